@@ -1,0 +1,50 @@
+"""Parse CLI points and map them to voxel indices (see :mod:`tumorseg.io` for conventions)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from tumorseg.errors import InputError
+from tumorseg.io.volume import Volume
+
+__all__ = ["CoordSystem", "parse_point", "point_to_index"]
+
+CoordSystem = Literal["voxel", "mm"]
+
+
+def parse_point(text: str) -> tuple[float, float, float]:
+    """Parse ``"x,y,z"`` (numbers, optional spaces) into a 3-tuple of floats."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 3:
+        raise InputError(f"point {text!r}: expected three comma-separated numbers X,Y,Z")
+    try:
+        x, y, z = (float(p) for p in parts)
+    except ValueError as exc:
+        raise InputError(f"point {text!r}: not a number ({exc})") from exc
+    return (x, y, z)
+
+
+def point_to_index(
+    volume: Volume, point: tuple[float, float, float], coords: CoordSystem = "voxel"
+) -> tuple[int, int, int]:
+    """Map a point to the nearest voxel index ``(i, j, k)`` of ``volume``.
+
+    ``coords="voxel"``: the point is already ``(x, y, z) = (i, j, k)`` (rounded).
+    ``coords="mm"``: the point is an LPS patient position in mm.
+    Raises :class:`InputError` when the point is outside the volume.
+    """
+    if coords == "voxel":
+        ijk = np.asarray(point, dtype=float)
+    elif coords == "mm":
+        ijk = volume.world_to_index(point)
+    else:
+        raise InputError(f"unknown coordinate system {coords!r} (use voxel or mm)")
+    idx = tuple(int(v) for v in np.rint(ijk))
+    if any(i < 0 or i >= n for i, n in zip(idx, volume.shape, strict=True)):
+        raise InputError(
+            f"point {tuple(point)} ({coords}) maps to voxel {idx}, outside the image "
+            f"of size {volume.shape}"
+        )
+    return (idx[0], idx[1], idx[2])
