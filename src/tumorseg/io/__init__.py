@@ -32,6 +32,7 @@ from __future__ import annotations
 from tumorseg.io.atomic import atomic_path, atomic_write_text
 from tumorseg.io.coords import CoordSystem, parse_point, point_to_index
 from tumorseg.io.grid import check_same_grid, grid_differences
+from tumorseg.io.orient import align_to_grid, reorient, to_lps
 from tumorseg.io.read import (
     IMAGE_SUFFIXES,
     is_image_path,
@@ -47,6 +48,7 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "CoordSystem",
     "Volume",
+    "align_to_grid",
     "atomic_path",
     "atomic_write_text",
     "check_same_grid",
@@ -57,6 +59,8 @@ __all__ = [
     "read_channels",
     "read_dicom_series",
     "read_volume",
+    "reorient",
     "strip_image_suffix",
+    "to_lps",
     "write_volume",
 ]
