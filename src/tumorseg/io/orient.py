@@ -8,6 +8,8 @@ interpolation raises :class:`~tumorseg.errors.GeometryMismatchError`.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from tumorseg.errors import GeometryMismatchError
@@ -50,8 +52,8 @@ def reorient(volume: Volume, target_direction: np.ndarray) -> Volume:
             index0[perm[b]] = volume.shape[perm[b]] - 1
     origin = volume.index_to_world(index0)
     new_dir = d[:, perm] * signs
-    return volume.with_array(np.ascontiguousarray(arr), spacing=spacing, origin=tuple(origin),
-                             direction=new_dir, channel_names=volume.channel_names)
+    return replace(volume, array=np.ascontiguousarray(arr), spacing=spacing,
+                   origin=tuple(origin), direction=new_dir)
 
 
 def to_lps(volume: Volume) -> Volume:

@@ -122,7 +122,21 @@ def read_volume(path: str | os.PathLike[str], modality: str | None = None) -> Vo
         raise InputError(f"{p}: {exc}") from exc
     if volume.is_multichannel and volume.n_channels == 1:
         volume = volume.with_array(volume.array[0])
+    if p.name.lower().endswith((".nii", ".nii.gz")) and np.issubdtype(volume.array.dtype,
+                                                                      np.floating):
+        _check_nifti_finite(p)
     return _check_values(volume, str(p))
+
+
+def _check_nifti_finite(path: Path) -> None:
+    """ITK's NIfTI reader silently turns NaN and Inf into 0; look at the stored values."""
+    import nibabel
+
+    data = np.asanyarray(nibabel.load(str(path)).dataobj)
+    n_nan = int(np.isnan(data).sum())
+    n_inf = int(np.isinf(data).sum())
+    if n_nan or n_inf:
+        raise InputError(f"{path}: contains {n_nan} NaN and {n_inf} infinite voxel values")
 
 
 def read_channels(

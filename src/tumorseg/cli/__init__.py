@@ -1,0 +1,1 @@
+"""The ``tumorseg`` command line (typer). One module per command; ``main.py`` wires them."""
