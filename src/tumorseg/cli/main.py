@@ -11,7 +11,6 @@ import logging
 import sys
 from typing import Annotated
 
-import click
 import typer
 
 from tumorseg import __version__
@@ -88,14 +87,11 @@ def main(argv: list[str] | None = None) -> int:
             err_console.print_exception()
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code or 0)
-    except click.exceptions.Abort:
+    except typer.Abort:
         print("error: interrupted", file=sys.stderr)
         return 130
-    except click.ClickException as exc:
-        exc.show()
-        return int(exc.exit_code)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
@@ -103,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         print("error: out of memory (try a smaller input or --fast options)", file=sys.stderr)
         return 1
     except Exception as exc:  # the CLI's last resort: one line, not a traceback
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # usage errors from typer/click
+            exc.show()
+            return int(exc.exit_code)
         if _state["verbose"]:
             err_console.print_exception()
         print(f"error: unexpected {type(exc).__name__}: {exc} (run with --verbose for details)",

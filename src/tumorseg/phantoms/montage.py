@@ -49,13 +49,15 @@ def save_montage(
     overlay: Volume | None = None,
     overlay_cmap: str = "hot",
     slices: Sequence[int] | None = None,
+    second_label: Volume | None = None,
 ) -> Path:
     """Save axial slices (through the label when given) plus a coronal view as a PNG.
 
     Slices are shown in radiological convention (patient right on the image left, anterior up)
     with correct pixel aspect from the spacing. Label values are drawn as coloured contours.
-    ``overlay`` (e.g. PET) is blended in colour. ``window`` is (low, high) or a key of
-    :data:`WINDOWS`. Written atomically.
+    ``overlay`` (e.g. PET) is blended in colour. ``second_label`` (e.g. a prediction to
+    compare with the reference ``label``) is drawn as dashed yellow contours. ``window`` is
+    (low, high) or a key of :data:`WINDOWS`. Written atomically.
     """
     import matplotlib
 
@@ -65,6 +67,7 @@ def save_montage(
     image = to_lps(image)
     label = None if label is None else to_lps(label)
     overlay = None if overlay is None else to_lps(overlay)
+    second = None if second_label is None else to_lps(second_label).array
     arr = image.array if not image.is_multichannel else image.array[0]
     lab = None if label is None else label.array
     win = WINDOWS[window] if isinstance(window, str) else _window(arr, window)
@@ -75,7 +78,7 @@ def save_montage(
     axes = np.atleast_1d(axes)
     values = [] if lab is None else [v for v in np.unique(lab) if v != 0]
 
-    def draw(ax, img2d, lab2d, ov2d, aspect, name):
+    def draw(ax, img2d, lab2d, ov2d, aspect, name, sec2d=None):
         ax.imshow(img2d, cmap="gray", vmin=win[0], vmax=win[1], aspect=aspect,
                   interpolation="nearest")
         if ov2d is not None:
@@ -89,20 +92,24 @@ def save_montage(
                     ax.contour(m.astype(float), levels=[0.5],
                                colors=_CONTOUR_COLOURS[n % len(_CONTOUR_COLOURS)],
                                linewidths=0.9)
+        if sec2d is not None and sec2d.any():
+            ax.contour((sec2d > 0).astype(float), levels=[0.5], colors="#ffe000",
+                       linewidths=0.9, linestyles="--")
         ax.set_title(name, color="white", fontsize=9)
         ax.axis("off")
 
     # array[i, j, k]: axial image rows = j (anterior→posterior), columns = i (right→left).
     for ax, k in zip(axes, ks, strict=False):
         draw(ax, arr[:, :, k].T, None if lab is None else lab[:, :, k].T,
-             None if overlay is None else overlay.array[:, :, k].T, sy / sx, f"axial k={k}")
+             None if overlay is None else overlay.array[:, :, k].T, sy / sx, f"axial k={k}",
+             None if second is None else second[:, :, k].T)
     j = image.shape[1] // 2
     if lab is not None and lab.any():
         j = int(np.flatnonzero(lab.any(axis=(0, 2))).mean())
     cor = np.flipud(arr[:, j, :].T)  # superior at the top
     draw(axes[-1], cor, None if lab is None else np.flipud(lab[:, j, :].T),
          None if overlay is None else np.flipud(overlay.array[:, j, :].T), sz / sx,
-         f"coronal j={j}")
+         f"coronal j={j}", None if second is None else np.flipud(second[:, j, :].T))
     if title:
         fig.suptitle(title, color="white", fontsize=11)
     fig.tight_layout()
