@@ -20,6 +20,7 @@ from tumorseg.cli.demo import demo_command
 from tumorseg.cli.evaluate import evaluate_command
 from tumorseg.cli.info import info_command
 from tumorseg.cli.phantom import phantom_command
+from tumorseg.cli.plan import plan_command
 from tumorseg.errors import TumorsegError
 
 __all__ = ["app", "main"]
@@ -59,6 +60,7 @@ app.command("phantom")(phantom_command)
 app.command("info")(info_command)
 app.command("convert")(convert_command)
 app.command("evaluate")(evaluate_command)
+app.command("plan")(plan_command)
 
 
 class _OneLineFormatter(logging.Formatter):
