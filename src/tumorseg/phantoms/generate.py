@@ -140,6 +140,8 @@ def generate_dataset(
 
         written = []
         for split, n in (("Tr", n_cases), ("Ts", n_test)):
+            if n == 0:
+                continue
             for case in wrap(iter_cases(kind, n, seed, split, size, **overrides), n,
                              f"{kind} {split}"):
                 written.append(write_lung_4dct_case(case, out))
@@ -148,6 +150,8 @@ def generate_dataset(
     training: list[dict] = []
     test: list[dict] = []
     for split, n, entries in (("Tr", n_cases, training), ("Ts", n_test, test)):
+        if n == 0:
+            continue
         for case in wrap(iter_cases(kind, n, seed, split, size, **overrides), n,
                          f"{kind} {split}"):
             assert isinstance(case, PhantomCase)
