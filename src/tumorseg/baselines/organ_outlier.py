@@ -29,13 +29,19 @@ class OrganOutlierConfig:
         k: threshold in robust standard deviations from the organ median.
         min_volume_mm3: components smaller than this are dropped.
         closing_mm: radius of the morphological closing that fills small gaps.
+        border_mm: voxels closer than this to the organ surface are not searched (partial
+            volume with neighbouring tissue makes them outliers too).
+        opening_mm: radius of the morphological opening that removes thin structures
+            (vessels) before components are counted.
     """
 
     organs: tuple[int, ...] = ()
     smoothing_mm: float = 1.5
-    k: float = 3.5
-    min_volume_mm3: float = 100.0
+    k: float = 3.0
+    min_volume_mm3: float = 500.0
     closing_mm: float = 2.0
+    border_mm: float = 3.0
+    opening_mm: float = 2.0
 
 
 def _ball(radius_mm: float, spacing: tuple[float, float, float]) -> np.ndarray:
@@ -60,14 +66,24 @@ def segment_organ_outliers(
     values = cfg.organs or tuple(int(v) for v in np.unique(organs.array) if v != 0)
     mask = np.zeros(image.shape, dtype=bool)
     for value in values:
-        organ = organs.array == value
+        found = ndimage.find_objects((organs.array == value).astype(np.uint8))
+        if not found or found[0] is None:
+            continue
+        box = tuple(slice(max(0, s.start - 1), s.stop + 1) for s in found[0])
+        organ = organs.array[box] == value
         if organ.sum() < 50:
             continue
-        inside = ndimage.binary_erosion(organ, iterations=1)
-        vals = smooth[inside] if inside.any() else smooth[organ]
+        depth = ndimage.distance_transform_edt(organ, sampling=image.spacing)
+        inside = depth > cfg.border_mm
+        if not inside.any():
+            inside = organ
+        local = smooth[box]
+        vals = local[inside]
         centre = float(np.median(vals))
         spread = 1.4826 * float(np.median(np.abs(vals - centre))) + 1e-3
-        mask |= organ & (np.abs(smooth - centre) > cfg.k * spread)
+        mask[box] |= inside & (np.abs(local - centre) > cfg.k * spread)
+    if cfg.opening_mm > 0 and mask.any():
+        mask = ndimage.binary_opening(mask, structure=_ball(cfg.opening_mm, image.spacing))
     if cfg.closing_mm > 0 and mask.any():
         mask = ndimage.binary_closing(mask, structure=_ball(cfg.closing_mm, image.spacing))
         mask = ndimage.binary_fill_holes(mask)

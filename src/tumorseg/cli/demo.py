@@ -56,7 +56,9 @@ def run_demo(out: Path, seed: int = 7, size: str = "full") -> dict:
         result = evaluate_files(paths["prediction"], paths["label"], out / "metrics",
                                 MetricsConfig())
     timings["evaluate_s"] = time.perf_counter() - t0
-    paths.update({f"metrics_{k}": Path(v) for k, v in result.paths.items()})
+    paths.update({"metrics_per_case": result.paths.per_case_csv,
+                  "metrics_per_lesion": result.paths.per_lesion_csv,
+                  "metrics_summary": result.paths.summary_json})
     paths["montage"] = save_montage(
         image, out / "montage.png", label=label, second_label=mask, window="ct-abdomen",
         title="demo: reference (red) vs baseline (dashed yellow)")

@@ -47,7 +47,7 @@ KINDS: dict[str, PhantomKind] = {
         "tumorseg.phantoms.abdomen_ct", "make_abdomen_ct",
         {"0": "CT"}, {"background": 0, "lesion": 1},
         sizes={"full": {"shape": None, "spacing": (0.8, 0.8, 2.5)},
-               "small": {"shape": (128, 128, 48), "spacing": (3.0, 3.0, 5.0)}},
+               "small": {"shape": (128, 128, 64), "spacing": (3.0, 3.0, 4.0)}},
         extra_labels_attr={"organs": "ORGAN_LABELS"},
     ),
     "pet-ct": PhantomKind(
@@ -55,7 +55,7 @@ KINDS: dict[str, PhantomKind] = {
         "PET/CT: CT plus PET in SUV with physiological uptake and avid lesions.",
         "tumorseg.phantoms.pet_ct", "make_pet_ct",
         {"0": "CT", "1": "PET"}, {"background": 0, "lesion": 1},
-        sizes={"full": {}, "small": {"shape": (96, 96, 64), "spacing": (4.0, 4.0, 5.0)}},
+        sizes={"full": {}, "small": {"shape": (96, 96, 80), "spacing": (4.0, 4.0, 6.0)}},
         extra_labels_attr={"organs": "ORGAN_LABELS"},
     ),
     "brain-mri": PhantomKind(
