@@ -68,3 +68,24 @@ def test_dicom_to_nifti_keeps_geometry(tmp_path):
     np.testing.assert_allclose(back.spacing, ct.spacing, atol=1e-6)
     np.testing.assert_allclose(back.origin, ct.origin, atol=1e-4)
     np.testing.assert_allclose(back.direction, ct.direction, atol=1e-6)
+
+
+def test_folder_with_two_series_reads_the_longest_and_warns(tmp_path, caplog):
+    """A second, shorter series in the folder is listed in a warning, not read."""
+    import pydicom
+
+    src = require_real("ct_abdomen_dicom_clean")
+    files = sorted(src.iterdir())
+    for f in files:
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    series_uid = pydicom.uid.generate_uid(entropy_srcs=["tumorseg-test-series"])
+    for n, f in enumerate(files[:5]):
+        ds = pydicom.dcmread(f)
+        ds.SeriesInstanceUID = series_uid
+        ds.SOPInstanceUID = pydicom.uid.generate_uid(entropy_srcs=[f"tumorseg-test-{n}"])
+        ds.SeriesDescription = "localizer copy"
+        ds.save_as(tmp_path / f"second_{n}.dcm")
+    with caplog.at_level("WARNING"):
+        vol = read_volume(tmp_path)
+    assert vol.shape == (512, 512, 20)
+    assert "2 DICOM series found" in caplog.text and "(5 files)" in caplog.text
