@@ -21,6 +21,7 @@ from tumorseg.cli.evaluate import evaluate_command
 from tumorseg.cli.info import info_command
 from tumorseg.cli.phantom import phantom_command
 from tumorseg.cli.plan import plan_command
+from tumorseg.cli.train import train_command
 from tumorseg.errors import TumorsegError
 
 __all__ = ["app", "main"]
@@ -61,6 +62,7 @@ app.command("info")(info_command)
 app.command("convert")(convert_command)
 app.command("evaluate")(evaluate_command)
 app.command("plan")(plan_command)
+app.command("train")(train_command)
 
 
 class _OneLineFormatter(logging.Formatter):

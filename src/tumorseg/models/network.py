@@ -1,0 +1,74 @@
+"""The segmentation network: MONAI's DynUNet (nnU-Net's 3D U-Net) built from a plan.
+
+:func:`build_network` returns a :class:`SegmentationUNet`, a DynUNet whose forward pass is:
+
+* ``eval()`` mode (inference, validation): logits ``[b, classes, i, j, k]`` at the input size;
+* ``train()`` mode with deep supervision: a list of logits, full resolution first, then one
+  per lower decoder stage at *its own* resolution (``[b, classes, i/2, j/2, k/2]``, … following
+  the plan's strides). MONAI's DynUNet instead upsamples every lower output to full size;
+  keeping them small is nnU-Net's way (labels are downsampled instead) and saves memory.
+
+The parameters (and so ``state_dict()`` keys) are exactly DynUNet's, so weights load into a
+plain ``monai.networks.nets.DynUNet`` built from the same :class:`NetworkConfig` too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+from monai.networks.nets import DynUNet
+
+from tumorseg.planning import NetworkConfig, Plan
+
+__all__ = ["SegmentationUNet", "build_network", "network_config"]
+
+
+class SegmentationUNet(DynUNet):
+    """DynUNet returning native-resolution deep-supervision outputs in training mode."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor | list[torch.Tensor]:  # type: ignore[override]
+        """Logits for ``x`` ``[b, c_in, i, j, k]`` (see the module docstring for the shapes)."""
+        out = self.output_block(self.skip_layers(x))
+        if self.training and self.deep_supervision:
+            return [out, *list(self.heads)]
+        return out
+
+
+def network_config(config: Plan | NetworkConfig, in_channels: int | None = None,
+                   out_channels: int | None = None, res_block: bool | None = None
+                   ) -> NetworkConfig:
+    """The :class:`NetworkConfig` of ``config`` with optional overrides applied."""
+    net = config.network if isinstance(config, Plan) else config
+    changes: dict[str, object] = {}
+    if in_channels is not None:
+        changes["in_channels"] = int(in_channels)
+    if out_channels is not None:
+        changes["out_channels"] = int(out_channels)
+    if res_block is not None:
+        changes["res_block"] = bool(res_block)
+    return replace(net, **changes) if changes else net  # type: ignore[arg-type]
+
+
+def build_network(config: Plan | NetworkConfig, in_channels: int | None = None,
+                  out_channels: int | None = None, res_block: bool | None = None
+                  ) -> SegmentationUNet:
+    """Build the 3D U-Net a plan (or a :class:`NetworkConfig`) describes.
+
+    Args:
+        config: a :class:`~tumorseg.planning.Plan` (its ``network``) or a NetworkConfig:
+            kernel sizes and strides per stage, features, deep supervision, residual blocks.
+        in_channels: input channels; None keeps the config's (one per dataset channel).
+        out_channels: output classes with background; None keeps the config's.
+        res_block: residual blocks instead of plain double convolutions; None keeps the config's.
+
+    Returns:
+        A freshly initialised :class:`SegmentationUNet` on the CPU, in training mode.
+
+    Example:
+        >>> net = build_network(Plan.load("models/abdomen/plan.json"))  # doctest: +SKIP
+        >>> net.eval()(torch.zeros(1, 1, 128, 128, 48)).shape            # doctest: +SKIP
+        torch.Size([1, 2, 128, 128, 48])
+    """
+    net = network_config(config, in_channels, out_channels, res_block)
+    return SegmentationUNet(**net.dynunet_kwargs())

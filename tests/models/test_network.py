@@ -1,0 +1,44 @@
+"""build_network: DynUNet from a plan, native-resolution deep supervision, DynUNet weights."""
+
+from __future__ import annotations
+
+import torch
+from monai.networks.blocks.dynunet_block import UnetResBlock
+from monai.networks.nets import DynUNet
+
+from tumorseg.models import SegmentationUNet, build_network
+from tumorseg.planning import NetworkConfig
+
+DEEP = NetworkConfig(in_channels=2, out_channels=3, kernel_sizes=((3, 3, 3),) * 4,
+                     strides=((1, 1, 1), (2, 2, 2), (2, 2, 2), (2, 2, 1)),
+                     features=(4, 8, 16, 32), deep_supervision=True, deep_supr_num=2)
+
+
+def test_eval_output_is_full_resolution_logits(plan_and_dataset):
+    plan, _ = plan_and_dataset
+    net = build_network(plan).eval()
+    x = torch.randn(1, 1, *plan.patch_size)
+    with torch.inference_mode():
+        assert net(x).shape == (1, plan.num_classes, *plan.patch_size)
+
+
+def test_training_outputs_keep_their_own_resolution():
+    net = build_network(DEEP).train()
+    outs = net(torch.randn(2, 2, 16, 16, 8))
+    assert [tuple(o.shape) for o in outs] == [(2, 3, 16, 16, 8), (2, 3, 8, 8, 4), (2, 3, 4, 4, 2)]
+
+
+def test_weights_are_plain_dynunet_weights():
+    torch.manual_seed(0)
+    ours = build_network(DEEP).eval()
+    plain = DynUNet(**DEEP.dynunet_kwargs()).eval()
+    plain.load_state_dict(ours.state_dict())
+    x = torch.randn(1, 2, 16, 16, 8)
+    with torch.inference_mode():
+        assert torch.allclose(ours(x), plain(x))
+
+
+def test_overrides():
+    net = build_network(DEEP, in_channels=4, out_channels=5, res_block=True)
+    assert isinstance(net, SegmentationUNet) and net.in_channels == 4
+    assert net.out_channels == 5 and isinstance(net.input_block, UnetResBlock)
