@@ -13,7 +13,7 @@ from tests.conftest import require_real
 from tumorseg.cli.main import app, main
 from tumorseg.io import read_volume, write_volume
 
-COMMANDS = ["demo", "phantom", "info", "convert", "evaluate", "plan", "train"]
+COMMANDS = ["demo", "phantom", "info", "convert", "evaluate", "plan", "train", "predict"]
 
 
 def test_help_lists_every_command(capsys):

@@ -21,6 +21,7 @@ from tumorseg.cli.evaluate import evaluate_command
 from tumorseg.cli.info import info_command
 from tumorseg.cli.phantom import phantom_command
 from tumorseg.cli.plan import plan_command
+from tumorseg.cli.predict import predict_command
 from tumorseg.cli.train import train_command
 from tumorseg.errors import TumorsegError
 
@@ -63,6 +64,7 @@ app.command("convert")(convert_command)
 app.command("evaluate")(evaluate_command)
 app.command("plan")(plan_command)
 app.command("train")(train_command)
+app.command("predict")(predict_command)
 
 
 class _OneLineFormatter(logging.Formatter):
