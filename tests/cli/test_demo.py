@@ -12,7 +12,7 @@ from tumorseg.io import read_volume
 
 def test_demo_small(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--size", "small", "--out", str(out)]) == 0
+    assert main(["demo", "--size", "small", "--method", "baseline", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     summary = json.loads((out / "demo_summary.json").read_text())
     for path in summary["outputs"].values():

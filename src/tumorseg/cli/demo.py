@@ -1,9 +1,9 @@
 """``tumorseg demo``: the whole path on a built-in synthetic case, no data needed.
 
-Generate an ``abdomen-ct`` phantom case → segment its lesions with the classical
-organ-outlier baseline → evaluate against the exact label → write images, mask, metrics
-(CSV/JSON) and a PNG montage, and print where they are. Later versions swap the baseline
-for the trained 3D U-Net.
+Generate an ``abdomen-ct`` phantom case → segment its lesions with the bundled automatic
+3D U-Net (or, with ``--method baseline`` or when no bundled model is installed, the
+classical organ-outlier baseline) → evaluate against the exact label → write images, mask,
+lesion table, metrics (CSV/JSON) and a PNG montage, and print where they are.
 """
 
 from __future__ import annotations
@@ -29,9 +29,49 @@ __all__ = ["demo_command", "run_demo"]
 _BASELINE_ORGANS = ("liver", "kidney_right", "kidney_left", "pancreas")
 
 
-def run_demo(out: Path, seed: int = 7, size: str = "full") -> dict:
-    """Run the demo into folder ``out`` and return a JSON-ready summary with output paths."""
+def _segment_with_model(image, out: Path, fast: bool):
+    """Bundled model → (mask Volume, method text, extra output paths)."""
+    from tumorseg.inference import Predictor
+    from tumorseg.inference.registry import DEFAULT_MODEL, bundled_model_dir
+    from tumorseg.postprocessing import PostprocessConfig, lesion_table, write_lesion_table
+
+    predictor = Predictor.from_model_dir(bundled_model_dir(), device="auto", fast=fast)
+    prediction = predictor.predict_volume(image).postprocessed(PostprocessConfig())
+    paths = {"probabilities": write_volume(prediction.probabilities.channel(1),
+                                           out / "lesion_probability.nii.gz"),
+             "uncertainty": write_volume(prediction.uncertainty, out / "uncertainty.nii.gz")}
+    lesions = lesion_table(prediction.labels, prediction.probabilities,
+                           prediction.uncertainty, prediction.label_names)
+    paths["lesion_table"] = write_lesion_table(lesions, out / "predicted_lesions.csv")
+    mode = "fast, no mirroring" if fast else "mirroring TTA"
+    return prediction.labels, f"bundled 3D U-Net '{DEFAULT_MODEL}' ({mode})", paths
+
+
+def bundled_model_available() -> bool:
+    """True when the default bundled model is installed in the package."""
+    from tumorseg.errors import InputError
+    from tumorseg.inference.registry import bundled_model_dir
+
+    try:
+        bundled_model_dir()
+    except InputError:
+        return False
+    return True
+
+
+def run_demo(out: Path, seed: int = 7, size: str = "full", method: str = "auto",
+             fast: bool = False) -> dict:
+    """Run the demo into folder ``out`` and return a JSON-ready summary with output paths.
+
+    ``method``: "model" (bundled U-Net), "baseline" (classical) or "auto" (the model when
+    installed, else the baseline).
+    """
+    from tumorseg.errors import InputError
     from tumorseg.phantoms.abdomen_ct import ORGAN_LABELS
+
+    if method not in ("auto", "model", "baseline"):
+        raise InputError(f"--method {method}: use auto, model or baseline")
+    use_model = method == "model" or (method == "auto" and bundled_model_available())
 
     out = Path(out)
     timings: dict[str, float] = {}
@@ -46,9 +86,16 @@ def run_demo(out: Path, seed: int = 7, size: str = "full") -> dict:
         "organs": write_volume(organs, out / "organs.nii.gz"),
     }
     t0 = time.perf_counter()
-    with status("segmenting lesions (classical organ-outlier baseline)"):
-        organ_values = tuple(v for k, v in ORGAN_LABELS.items() if k in _BASELINE_ORGANS)
-        mask = segment_organ_outliers(image, organs, OrganOutlierConfig(organs=organ_values))
+    if use_model:
+        with status("segmenting lesions with the bundled 3D U-Net"):
+            mask, method_text, extra = _segment_with_model(image, out, fast)
+        paths.update(extra)
+    else:
+        with status("segmenting lesions (classical organ-outlier baseline)"):
+            organ_values = tuple(v for k, v in ORGAN_LABELS.items() if k in _BASELINE_ORGANS)
+            mask = segment_organ_outliers(image, organs,
+                                          OrganOutlierConfig(organs=organ_values))
+        method_text = "organ-outlier baseline (classical, uses the phantom's organ labels)"
     timings["segment_s"] = time.perf_counter() - t0
     paths["prediction"] = write_volume(mask, out / "predictions" / "demo_case.nii.gz")
     t0 = time.perf_counter()
@@ -61,14 +108,14 @@ def run_demo(out: Path, seed: int = 7, size: str = "full") -> dict:
                   "metrics_summary": result.paths.summary_json})
     paths["montage"] = save_montage(
         image, out / "montage.png", label=label, second_label=mask, window="ct-abdomen",
-        title="demo: reference (red) vs baseline (dashed yellow)")
+        title="demo: reference (red) vs prediction (dashed yellow)")
     row = result.cases[0].labels[0].as_row() if result.cases[0].labels else {}
     summary = {
         "tumorseg": __version__,
         "seed": seed,
         "size": size,
         "lesions_in_phantom": len(case.info.get("lesions", [])),
-        "method": "organ-outlier baseline (classical; the 3D U-Net replaces it later)",
+        "method": method_text,
         "metrics": row,
         "timings_s": {k: round(v, 2) for k, v in timings.items()},
         "outputs": {k: str(v) for k, v in paths.items()},
@@ -82,12 +129,17 @@ def demo_command(
         "tumorseg-demo"),
     seed: Annotated[int, typer.Option(help="Phantom seed.")] = 7,
     size: Annotated[str, typer.Option(help="Phantom size: 'full' or 'small' (fast).")] = "full",
+    method: Annotated[str, typer.Option(
+        help="auto (bundled model when installed, else baseline), model or baseline.")
+    ] = "auto",
+    fast: Annotated[bool, typer.Option("--fast", help="No mirroring test-time augmentation.")
+                    ] = False,
 ) -> None:
     """Run the built-in demo: phantom CT → lesion segmentation → metrics → files.
 
     Example: tumorseg demo --out tumorseg-demo
     """
-    s = run_demo(out, seed=seed, size=size)
+    s = run_demo(out, seed=seed, size=size, method=method, fast=fast)
     m = s["metrics"]
     table = Table(title=f"demo case: {s['lesions_in_phantom']} lesions, {s['method']}")
     table.add_column("metric")
