@@ -1,0 +1,121 @@
+"""Automatic model benchmark: accuracy on unseen phantom test cases, and prediction speed.
+
+Accuracy: ``--cases`` abdomen-ct test cases (seed stream "Ts", never used in training)
+are predicted with the model and scored with ``tumorseg.metrics``: mean Dice, mean
+lesion-wise Dice, lesion sensitivity for lesions ≥ 10 mm, false positives per case.
+Speed: ``predict`` on a 512×512×100 CT at 0.8×0.8×2.5 mm, ``--fast`` and default, wall time
+and peak RSS (in a subprocess each, so memory is the prediction's own).
+
+Usage::
+
+    python benchmarks/bench_automatic.py --model src/tumorseg/models/bundled/abdomen-ct-lesions \\
+        --cases 20 --out benchmarks/out/automatic.json [--skip-speed]
+
+Targets (issue 3): mean lesion Dice ≥ 0.80, sensitivity ≥ 0.90 for lesions ≥ 10 mm,
+≤ 0.5 false positives per case; predict --fast ≤ 60 s, default ≤ 180 s, peak ≤ 6 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def accuracy(model: Path, n_cases: int, seed: int, size: str, fast: bool) -> dict:
+    from tumorseg.inference import Predictor
+    from tumorseg.metrics import MetricsConfig, evaluate_binary
+    from tumorseg.phantoms import iter_cases
+    from tumorseg.postprocessing import PostprocessConfig
+
+    predictor = Predictor.from_model_dir(model, device="auto", fast=fast)
+    config = MetricsConfig(size_bins_mm=(0.0, 10.0, float("inf")))
+    rows = []
+    for case in iter_cases("abdomen-ct", n_cases, seed=seed, split="Ts", size=size):
+        t0 = time.perf_counter()
+        pred = predictor.predict_volume(case.channels[0]).postprocessed(PostprocessConfig())
+        seconds = time.perf_counter() - t0
+        m = evaluate_binary(pred.labels.array, case.label.array, case.label.spacing, config)
+        big = [b for b in m.lesions.size_bins if b.lower_mm >= 10.0] if m.lesions else []
+        rows.append({"case": case.name, "seconds": seconds, "dice": m.overlap.dice,
+                     "lesionwise_dice": m.lesions.lesionwise_dice,
+                     "fp": m.lesions.fp, "tp": m.lesions.tp, "fn": m.lesions.fn,
+                     "tp_ge10": sum(b.n_detected for b in big),
+                     "n_ge10": sum(b.n_lesions for b in big)})
+        print(f"{case.name}: dice {m.overlap.dice:.3f} "
+              f"lesion-wise {rows[-1]['lesionwise_dice']:.3f} tp {m.lesions.tp} "
+              f"fn {m.lesions.fn} fp {m.lesions.fp} ({seconds:.1f} s)",
+              flush=True)
+    n_ge10 = sum(r["n_ge10"] for r in rows)
+    return {
+        "cases": len(rows),
+        "mean_dice": float(np.mean([r["dice"] for r in rows])),
+        "mean_lesionwise_dice": float(np.mean([r["lesionwise_dice"] for r in rows])),
+        "sensitivity_ge10mm": (sum(r["tp_ge10"] for r in rows) / n_ge10) if n_ge10 else None,
+        "fp_per_case": float(np.mean([r["fp"] for r in rows])),
+        "seconds_per_case": float(np.mean([r["seconds"] for r in rows])),
+        "per_case": rows,
+    }
+
+
+def speed(model: Path, fast: bool) -> dict:
+    from tumorseg.io import write_volume
+    from tumorseg.phantoms import make_case
+
+    with tempfile.TemporaryDirectory() as tmp:
+        case = make_case("abdomen-ct", seed=99, size="full", shape=(512, 512, 100))
+        src = write_volume(case.channels[0], Path(tmp) / "ct.nii.gz")
+        cmd = [sys.executable, "-m", "tumorseg.cli.main", "predict", str(src), "-o",
+               str(Path(tmp) / "mask.nii.gz"), "--model", str(model), "--device", "cpu"]
+        if fast:
+            cmd.append("--fast")
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        wall = time.perf_counter() - t0
+        peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
+    return {"mode": "fast" if fast else "default", "wall_s": wall, "peak_rss_gb": peak_gb}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--cases", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=2026, help="dataset seed (Ts stream)")
+    parser.add_argument("--size", default="small")
+    parser.add_argument("--fast", action="store_true", help="accuracy without mirroring")
+    parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/out/automatic.json"))
+    args = parser.parse_args()
+    result = {"machine": f"{platform.processor() or platform.machine()}, "
+                         f"{os.cpu_count()} cores",
+              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+              "model": str(args.model),
+              "accuracy": accuracy(args.model, args.cases, args.seed, args.size, args.fast)}
+    if not args.skip_speed:
+        result["speed"] = [speed(args.model, True), speed(args.model, False)]
+    a = result["accuracy"]
+    print("\n| metric | value | target |\n| --- | --- | --- |")
+    print(f"| mean Dice | {a['mean_dice']:.3f} | |")
+    print(f"| mean lesion-wise Dice | {a['mean_lesionwise_dice']:.3f} | ≥ 0.80 |")
+    sens = a["sensitivity_ge10mm"]
+    print(f"| lesion sensitivity ≥ 10 mm | {'n/a' if sens is None else f'{sens:.2f}'} | ≥ 0.90 |")
+    print(f"| false positives / case | {a['fp_per_case']:.2f} | ≤ 0.5 |")
+    for s in result.get("speed", []):
+        print(f"| predict {s['mode']} 512×512×100 | {s['wall_s']:.1f} s, "
+              f"{s['peak_rss_gb']:.2f} GB | {'≤ 60 s' if s['mode'] == 'fast' else '≤ 180 s'} |")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, default=str))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
