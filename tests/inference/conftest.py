@@ -11,6 +11,7 @@ import torch
 
 from tests.conftest import oblique_direction
 from tests.planning.synthetic import ANISO_SPECS, write_v2
+from tests.torch_threads import one_torch_thread  # noqa: F401 (autouse fixture)
 from tumorseg.io import Volume
 from tumorseg.models import build_network, save_model_folder, save_weights
 from tumorseg.planning import Plan, compute_fingerprint, make_plan, read_dataset
@@ -44,15 +45,6 @@ def make_model_dir(model_dir: Path, plan: Plan, dataset_json: Path,
                 p.mul_(3.0)
         save_weights(model_dir, fold, net, epochs=0)
     return model_dir
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny networks run fastest on one thread (and do not fight other processes)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

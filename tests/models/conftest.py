@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
+from tests.torch_threads import one_torch_thread  # noqa: F401 (autouse fixture)
 from tests.training.synthetic import tiny_plan, write_sphere_dataset
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -5,19 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
+from tests.torch_threads import one_torch_thread  # noqa: F401 (autouse fixture)
 from tests.training.synthetic import tiny_plan, write_sphere_dataset
 from tumorseg.training import TrainingConfig, train
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: tiny tensors gain nothing from more, and a busy CPU hurts less."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")
