@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from tumorseg.errors import InputError
-from tumorseg.io import atomic_path, atomic_write_text
+from tumorseg.io import atomic_path, atomic_write_text, to_lps
 from tumorseg.planning import DatasetInfo, Plan, load_case
 from tumorseg.preprocessing import preprocess_case
 
@@ -94,7 +94,7 @@ def cache_key(plan: Plan, dataset: DatasetInfo) -> str:
     for case in dataset.cases:
         paths = [*case.images, *([case.label] if case.label is not None else [])]
         files.append([case.name, *[(p.name, p.stat().st_size) for p in paths]])
-    text = json.dumps({"settings": settings, "files": files, "version": 1}, sort_keys=True)
+    text = json.dumps({"settings": settings, "files": files, "version": 2}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -166,6 +166,8 @@ def preprocess_dataset(dataset: DatasetInfo, plan: Plan, folder: str | os.PathLi
             image, label = load_case(files, dataset)
             if label is None:
                 raise InputError(f"{files.images[0]}: training case {files.name} has no label")
+            # the network sees every volume in the LPS-closest axis order, as at inference
+            image, label = to_lps(image), to_lps(label)
             pre = preprocess_case(image, plan, label)
             assert pre.label is not None
             rng = np.random.default_rng([seed, n])
