@@ -47,16 +47,25 @@ def _segment_with_model(image, out: Path, fast: bool):
     return prediction.labels, f"bundled 3D U-Net '{DEFAULT_MODEL}' ({mode})", paths
 
 
-def bundled_model_available() -> bool:
-    """True when the default bundled model is installed in the package."""
+#: ``--method auto`` uses the bundled model only when its recorded validation Dice (on
+#: held-out phantom cases, ``fold_all/fold.json``) reaches this; else the baseline.
+MIN_BUNDLED_VAL_DICE = 0.5
+
+
+def bundled_model_available(min_val_dice: float = MIN_BUNDLED_VAL_DICE) -> bool:
+    """True when the default bundled model is installed and its recorded validation Dice is
+    at least ``min_val_dice``."""
     from tumorseg.errors import InputError
     from tumorseg.inference.registry import bundled_model_dir
 
     try:
-        bundled_model_dir()
+        folder = bundled_model_dir()
     except InputError:
         return False
-    return True
+    dices = []
+    for record in folder.glob("fold_*/fold.json"):
+        dices.append(float(json.loads(record.read_text()).get("val_dice_mean") or 0.0))
+    return bool(dices) and max(dices) >= min_val_dice
 
 
 def run_demo(out: Path, seed: int = 7, size: str = "full", method: str = "auto",
@@ -64,7 +73,7 @@ def run_demo(out: Path, seed: int = 7, size: str = "full", method: str = "auto",
     """Run the demo into folder ``out`` and return a JSON-ready summary with output paths.
 
     ``method``: "model" (bundled U-Net), "baseline" (classical) or "auto" (the model when
-    installed, else the baseline).
+    installed and validated, see :data:`MIN_BUNDLED_VAL_DICE`, else the baseline).
     """
     from tumorseg.errors import InputError
     from tumorseg.phantoms.abdomen_ct import ORGAN_LABELS
@@ -130,7 +139,8 @@ def demo_command(
     seed: Annotated[int, typer.Option(help="Phantom seed.")] = 7,
     size: Annotated[str, typer.Option(help="Phantom size: 'full' or 'small' (fast).")] = "full",
     method: Annotated[str, typer.Option(
-        help="auto (bundled model when installed, else baseline), model or baseline.")
+        help="auto (the bundled model when installed with validation Dice >= 0.5, else the "
+             "baseline), model or baseline.")
     ] = "auto",
     fast: Annotated[bool, typer.Option("--fast", help="No mirroring test-time augmentation.")
                     ] = False,
