@@ -77,7 +77,26 @@ def main() -> None:
             shutil.copy2(args.model_dir / name, BUNDLED / name)
     for name in ("weights.pt", "fold.json", "training_log.csv", "training_config.json"):
         shutil.copy2(args.model_dir / "fold_all" / name, BUNDLED / "fold_all" / name)
+    for path in BUNDLED.rglob("*.json"):
+        _relative_paths(path)
     print(f"installed {BUNDLED}")
+
+
+def _relative_paths(path: Path) -> None:
+    """Rewrite absolute paths under the repository as repository-relative ones, so the
+    shipped files do not name this machine's folders."""
+    prefix = str(ROOT) + "/"
+
+    def fix(value):
+        if isinstance(value, dict):
+            return {k: fix(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fix(v) for v in value]
+        if isinstance(value, str) and value.startswith(prefix):
+            return value[len(prefix):]
+        return value
+
+    path.write_text(json.dumps(fix(json.loads(path.read_text())), indent=2) + "\n")
 
 
 if __name__ == "__main__":
