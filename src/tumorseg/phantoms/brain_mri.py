@@ -34,7 +34,6 @@ Example:
 from __future__ import annotations
 
 import functools
-import io as _io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -42,7 +41,6 @@ import numpy as np
 from scipy import ndimage
 
 from tumorseg.io import Volume
-from tumorseg.io.atomic import atomic_path
 from tumorseg.phantoms.brain_anatomy import (
     TISSUES,
     BrainParams,
@@ -53,8 +51,10 @@ from tumorseg.phantoms.brain_anatomy import (
     ventricle_paths,
 )
 from tumorseg.phantoms.dataset import PhantomCase
+from tumorseg.phantoms.montage import save_figure
 from tumorseg.phantoms.primitives import (
     bias_field,
+    grid_shape_for_fov,
     irregular_blob,
     mm_grid,
     rician_noise,
@@ -111,12 +111,7 @@ _NOISE_SIGMA = 14.0
 
 
 def _grid_shape(shape: Sequence[int] | None, spacing: Vec3) -> tuple[int, int, int]:
-    if shape is not None:
-        s = tuple(int(v) for v in shape)
-        if len(s) != 3 or min(s) < 8:
-            raise ValueError(f"shape must be 3 sizes of at least 8 voxels, got {shape}")
-        return (s[0], s[1], s[2])
-    return tuple(max(8, round(f / s)) for f, s in zip(DEFAULT_FOV_MM, spacing, strict=True))
+    return grid_shape_for_fov(shape, spacing, DEFAULT_FOV_MM)
 
 
 def _check_spacing(spacing: Sequence[float]) -> Vec3:
@@ -406,10 +401,4 @@ def save_brain_mri_montage(case: PhantomCase, path: str | Path, title: str | Non
     if title:
         fig.suptitle(title, color="white", fontsize=11)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
-    buf = _io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, facecolor="black")
-    plt.close(fig)
-    out = Path(path)
-    with atomic_path(out) as tmp:
-        tmp.write_bytes(buf.getvalue())
-    return out
+    return save_figure(fig, path, dpi=90)

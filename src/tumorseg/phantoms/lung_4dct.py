@@ -42,8 +42,9 @@ import numpy as np
 from scipy import ndimage
 
 from tumorseg.io import Volume, atomic_write_text, write_volume
-from tumorseg.io.atomic import atomic_path
+from tumorseg.phantoms.montage import save_figure
 from tumorseg.phantoms.primitives import (
+    grid_shape_for_fov,
     irregular_blob,
     mm_grid,
     partial_volume,
@@ -328,12 +329,7 @@ def _centroid_mm(label: Volume) -> np.ndarray:
 
 
 def _grid_shape(shape: Sequence[int] | None, spacing: Vec3) -> tuple[int, int, int]:
-    if shape is not None:
-        s = tuple(int(v) for v in shape)
-        if len(s) != 3 or min(s) < 8:
-            raise ValueError(f"shape must be 3 sizes of at least 8 voxels, got {shape}")
-        return (s[0], s[1], s[2])
-    return tuple(max(8, round(f / s)) for f, s in zip(DEFAULT_FOV_MM, spacing, strict=True))
+    return grid_shape_for_fov(shape, spacing, DEFAULT_FOV_MM)
 
 
 # ----------------------------------------------------------------------------- public API
@@ -590,10 +586,4 @@ def save_lung_4dct_montage(case: Lung4DCase, path: str | Path, title: str | None
     if title:
         fig.suptitle(title, color="white", fontsize=11)
     fig.tight_layout()
-    buf = _io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, facecolor="black")
-    plt.close(fig)
-    out = Path(path)
-    with atomic_path(out) as tmp:
-        tmp.write_bytes(buf.getvalue())
-    return out
+    return save_figure(fig, path, dpi=90)

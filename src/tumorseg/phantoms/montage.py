@@ -11,7 +11,7 @@ import numpy as np
 from tumorseg.io import Volume, to_lps
 from tumorseg.io.atomic import atomic_path
 
-__all__ = ["WINDOWS", "save_montage"]
+__all__ = ["WINDOWS", "save_figure", "save_montage"]
 
 #: Display windows (low, high) for common contrasts.
 WINDOWS: dict[str, tuple[float, float]] = {
@@ -22,6 +22,20 @@ WINDOWS: dict[str, tuple[float, float]] = {
 }
 
 _CONTOUR_COLOURS = ["#ff3030", "#30ff60", "#3080ff", "#ffd000", "#ff40ff", "#40ffff"]
+
+
+def save_figure(fig, path: str | Path, dpi: int = 110) -> Path:
+    """Render a matplotlib figure to PNG (black background), close it, and write it
+    atomically to ``path``. Returns the path."""
+    import matplotlib.pyplot as plt
+
+    buf = _io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, facecolor="black")
+    plt.close(fig)
+    out = Path(path)
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(buf.getvalue())
+    return out
 
 
 def _window(image: np.ndarray, window: tuple[float, float] | None) -> tuple[float, float]:
@@ -113,10 +127,4 @@ def save_montage(
     if title:
         fig.suptitle(title, color="white", fontsize=11)
     fig.tight_layout()
-    buf = _io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, facecolor="black")
-    plt.close(fig)
-    out = Path(path)
-    with atomic_path(out) as tmp:
-        tmp.write_bytes(buf.getvalue())
-    return out
+    return save_figure(fig, path, dpi=110)

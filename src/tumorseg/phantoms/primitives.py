@@ -14,6 +14,7 @@ from scipy import ndimage
 __all__ = [
     "ellipsoid",
     "ellipsoid_distance",
+    "grid_shape_for_fov",
     "irregular_blob",
     "mm_grid",
     "partial_volume",
@@ -395,3 +396,17 @@ def bias_field(
 
 
 __all__ += ["bias_field", "branching_tree", "rician_noise", "tree_radii", "tubes_occupancy"]
+
+
+def grid_shape_for_fov(
+    shape: tuple[int, ...] | list[int] | None, spacing: Vec3, fov_mm: Vec3
+) -> tuple[int, int, int]:
+    """The voxel grid of a phantom: ``shape`` when given (3 sizes ≥ 8, else ValueError),
+    otherwise the field of view ``fov_mm`` divided by ``spacing`` (mm), at least 8 per axis."""
+    if shape is not None:
+        s = tuple(int(v) for v in shape)
+        if len(s) != 3 or min(s) < 8:
+            raise ValueError(f"shape must be 3 sizes of at least 8 voxels, got {shape}")
+        return (s[0], s[1], s[2])
+    n = [max(8, round(f / sp)) for f, sp in zip(fov_mm, spacing, strict=True)]
+    return (n[0], n[1], n[2])
