@@ -54,7 +54,8 @@ class PredictorConfig:
         overlap: fraction of a window shared with its neighbours (nnU-Net: 0.5).
         mirror_axes: axes (0 = i, 1 = j, 2 = k) for mirroring test-time augmentation;
             all their combinations are used (8 for three axes). ``()`` = none (``fast``).
-        sw_batch_size: windows per network call; None = 1 on the CPU, 2 on CUDA.
+        sw_batch_size: windows per network call; None = 2 (on the CPU a batch of one
+            conv3d takes PyTorch's slow im2col kernel, see models.network).
         amp: float16 autocast on CUDA; None = on for CUDA (never on the CPU).
         half_precision_output: stitch the sliding-window output in float16 (half memory).
         canonical_orientation: reorient inputs to the orientation closest to LPS before the
@@ -229,7 +230,7 @@ class Predictor:
         """Windows per network call."""
         if self.config.sw_batch_size is not None:
             return self.config.sw_batch_size
-        return 2 if self.device.type == "cuda" else 1
+        return 2  # ≥ 2 also on the CPU: batch-1 conv3d takes PyTorch's slow kernel there
 
     def describe(self) -> dict[str, Any]:
         """What runs: model, folds, device and settings (for the run manifest)."""

@@ -28,7 +28,15 @@ class SegmentationUNet(DynUNet):
     """DynUNet returning native-resolution deep-supervision outputs in training mode."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | list[torch.Tensor]:  # type: ignore[override]
-        """Logits for ``x`` ``[b, c_in, i, j, k]`` (see the module docstring for the shapes)."""
+        """Logits for ``x`` ``[b, c_in, i, j, k]`` (see the module docstring for the shapes).
+
+        A single CPU patch in eval mode runs as a batch of two (the patch twice) and returns
+        the first: PyTorch sends batch-1 ``conv3d`` with few channels to its slow im2col
+        kernel (``slow_conv3d``) and batch ≥ 2 to oneDNN, which is ~6× faster per patch
+        here even after doing the work twice (60 ms vs 10 ms for an 8→8 conv on 48×48×40).
+        """
+        if x.shape[0] == 1 and x.device.type == "cpu" and not torch.is_grad_enabled():
+            return self.forward(torch.cat([x, x]))[:1]  # type: ignore[index]
         out = self.output_block(self.skip_layers(x))
         if self.training and self.deep_supervision:
             return [out, *list(self.heads)]
