@@ -3,8 +3,10 @@
 Two modes:
 
 * :func:`validate_sliding` — sliding-window inference (MONAI, Gaussian weighting, overlap 0.5)
-  over each whole preprocessed validation volume; Dice per label per case (1.0 when the label
-  is absent from both reference and prediction), averaged over cases.
+  over each whole preprocessed validation volume; true/false positives and false negatives
+  summed over the cases, then one Dice per label (None when the label occurs in neither).
+  Summing first keeps a lesion-free case from counting as Dice 0 (one false-positive voxel)
+  or 1 (none) — with two validation cases either swamps the mean.
 * :func:`validate_patches` — nnU-Net's "pseudo Dice": a few batches of patches (foreground
   oversampled, no augmentation); true/false positives and false negatives summed over every
   patch, then one Dice per label (None when a label never occurs in reference or prediction).
@@ -62,7 +64,7 @@ def dice_per_label(pred: torch.Tensor | np.ndarray, ref: torch.Tensor | np.ndarr
 
 def _dice(tp: int, fp: int, fn: int, empty: float | None) -> float | None:
     denom = 2 * tp + fp + fn
-    return empty if denom == 0 else 2.0 * tp / denom
+    return empty if denom == 0 else float(2.0 * tp / denom)
 
 
 def _mean(values: Sequence[float | None]) -> float | None:
@@ -93,7 +95,8 @@ def validate_sliding(network: torch.nn.Module, cases: Sequence[CachedCase],
     fg = {k: v for k, v in labels.items() if v != 0}
     was_training = network.training
     network.eval()
-    losses, per_case = [], []
+    losses = []
+    conf = np.zeros((len(fg), 3), dtype=np.int64)
     try:
         with torch.inference_mode():
             for case in cases:
@@ -107,10 +110,10 @@ def validate_sliding(network: torch.nn.Module, cases: Sequence[CachedCase],
                 target = label[None, None].to(logits.device)
                 losses.append(float(loss_fn(logits, target)))
                 pred = logits.argmax(1)[0].cpu()
-                per_case.append(dice_per_label(pred, label, list(fg.values())))
+                conf += _confusion(pred, label, list(fg.values()))
     finally:
         network.train(was_training)
-    dice = {name: _mean([row[n] for row in per_case]) for n, name in enumerate(fg)}
+    dice = {name: _dice(*conf[n], None) for n, name in enumerate(fg)}
     return ValidationResult(_mean(losses), dice, _mean(list(dice.values())), len(cases))
 
 
