@@ -11,9 +11,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pydicom
 import SimpleITK as sitk
 
 from tumorseg.errors import InputError
+from tumorseg.io.dicom_multiframe import (
+    is_enhanced_multiframe,
+    read_enhanced_multiframe,
+    slice_positions_problem,
+)
+from tumorseg.io.dicom_pet import pet_slices_to_suv
 from tumorseg.io.grid import check_same_grid
 from tumorseg.io.volume import Volume
 
@@ -90,6 +97,8 @@ def read_volume(path: str | os.PathLike[str], modality: str | None = None) -> Vo
         raise InputError(f"{p}: permission denied")
     if not is_image_path(p):
         if _looks_like_dicom(p):
+            if _is_enhanced_file(p):
+                return _check_values(read_enhanced_multiframe(p, modality), str(p))
             return read_dicom_series(p.parent, modality=modality, series_of=p)
         raise InputError(
             f"{p}: unsupported file type (expected {', '.join(IMAGE_SUFFIXES)} "
@@ -194,12 +203,17 @@ def read_dicom_series(
     folder: str | os.PathLike[str],
     modality: str | None = None,
     series_of: str | os.PathLike[str] | None = None,
+    suv: bool = True,
 ) -> Volume:
     """Read the DICOM series with the most slices in ``folder`` (searched recursively).
 
     Other series found are listed in a warning. The modality comes from the DICOM
     Modality tag (0008,0060) unless ``modality`` is given. Pixel values are rescaled
-    (RescaleSlope/Intercept), so CT is in HU.
+    (RescaleSlope/Intercept), so CT is in HU. A PET series (Modality PT) is returned in
+    SUV body weight (:mod:`tumorseg.io.dicom_pet`; each slice's own RescaleSlope), unless
+    ``suv=False`` (then activity in the stored units, e.g. Bq/mL). An enhanced multi-frame
+    object (one file) is read with :mod:`tumorseg.io.dicom_multiframe`. Slices that are
+    duplicated, missing (a gap) or unevenly spaced raise :class:`InputError`.
     """
     root = Path(folder)
     if not root.is_dir():
@@ -228,6 +242,8 @@ def read_dicom_series(
             "%s: %d DICOM series found; reading %s (%d files); others: %s",
             root, len(candidates), series_id or "<no UID>", n_files, others,
         )
+    if len(files) == 1 and _is_enhanced_file(Path(files[0])):
+        return _check_values(read_enhanced_multiframe(files[0], modality), files[0])
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames(files)
     reader.MetaDataDictionaryArrayUpdateOn()
@@ -245,4 +261,34 @@ def read_dicom_series(
                               source=str(root))
     if volume.is_multichannel:
         raise InputError(f"{root}: multi-component DICOM pixels are not supported")
+    _check_slice_positions(reader, len(files), root)
+    if suv and tag_modality == "PT":
+        volume = volume.with_array(pet_slices_to_suv(files, str(root)), modality="PT")
     return _check_values(volume, str(root))
+
+
+def _is_enhanced_file(path: Path) -> bool:
+    try:
+        ds = pydicom.dcmread(str(path), stop_before_pixels=True,
+                             specific_tags=["NumberOfFrames", "PerFrameFunctionalGroupsSequence"])
+    except Exception:  # not DICOM, or unreadable: the normal readers report it
+        return False
+    return is_enhanced_multiframe(ds)
+
+
+def _check_slice_positions(reader: sitk.ImageSeriesReader, n: int, root: Path) -> None:
+    """Refuse a series whose slices are duplicated, missing or unevenly spaced."""
+    if n < 2:
+        return
+    try:
+        orientation = [float(v) for v in reader.GetMetaData(0, "0020|0037").split("\\")]
+        positions = np.array([[float(v) for v in reader.GetMetaData(k, "0020|0032").split("\\")]
+                              for k in range(n)])
+    except (RuntimeError, ValueError):
+        log.warning("%s: slice positions could not be checked (ImagePositionPatient missing)",
+                    root)
+        return
+    normal = np.cross(orientation[:3], orientation[3:])
+    problem = slice_positions_problem(np.sort(positions @ normal))
+    if problem:
+        raise InputError(f"{root}: inconsistent DICOM series: {problem}")
