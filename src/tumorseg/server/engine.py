@@ -1,0 +1,113 @@
+"""The models, loaded once and shared by every session, and the queues they run on.
+
+* The interactive model is loaded at start (or given). All model work — clicks, boxes and
+  the automatic model — runs on one thread pool of ``model_workers`` threads, which takes
+  jobs first-in first-out across sessions: a fair queue. Light work (undo, accept, exports)
+  runs on a second pool so it never waits behind other users' clicks.
+* The automatic model (``POST …/auto``) is loaded on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tumorseg.io import Volume
+from tumorseg.server.config import ServerConfig
+from tumorseg.server.errors import Conflict
+
+__all__ = ["Engine", "model_description"]
+
+log = logging.getLogger(__name__)
+
+
+def model_description(model: Any, source: str | None) -> dict[str, Any]:
+    """Name, version, weights hash and validation of an interactive model (JSON-ready)."""
+    spec = getattr(model, "spec", None)
+    weights = dict(getattr(spec, "weights", {}) or {})
+    sha = str(weights.get("sha256", ""))
+    name = Path(source).name if source else type(model).__name__
+    version = str(getattr(spec, "version", "") or "")
+    return {"name": name, "version": version, "sha256": sha or None,
+            "id": f"{name}@{version}" + (f"+{sha[:8]}" if sha else ""),
+            "spacing_mm": list(getattr(spec, "spacing_mm", []) or []),
+            "patch_size": list(getattr(spec, "patch_size", []) or []),
+            "validation": dict(getattr(spec, "validation", {}) or {})}
+
+
+class Engine:
+    """Shared models and work queues (see the module docstring).
+
+    Attributes:
+        model: the interactive model, or None when none could be loaded (``model_error``
+            says why; click endpoints then answer 409).
+        info: :func:`model_description` of it, or None.
+    """
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.model: Any = None
+        self.info: dict[str, Any] | None = None
+        self.model_error: str | None = None
+        self._load_interactive()
+        self.model_pool = ThreadPoolExecutor(config.model_workers, thread_name_prefix="model")
+        self.light_pool = ThreadPoolExecutor(8, thread_name_prefix="light")
+        self._auto: Callable[[Volume], np.ndarray] | None = None
+        self._auto_lock = threading.Lock()
+
+    def _load_interactive(self) -> None:
+        model = self.config.model
+        if model is not None and not isinstance(model, str | Path):
+            self.model, source = model, None
+        else:
+            from tumorseg.errors import InputError
+            from tumorseg.interactive.model import InteractiveModel, resolve_interactive_model
+
+            try:
+                source = str(resolve_interactive_model(model))
+                self.model = InteractiveModel.load(model, device=self.config.device,
+                                                   threads=self.config.torch_threads)
+            except InputError as exc:
+                self.model_error = str(exc)
+                log.warning("no interactive model: %s", exc)
+                return
+        self.info = model_description(self.model, source)
+
+    @property
+    def model_version(self) -> str | None:
+        return None if self.info is None else self.info["id"]
+
+    def require_model(self) -> Any:
+        """The interactive model, or :class:`Conflict` saying why there is none."""
+        if self.model is None:
+            raise Conflict(f"no interactive model loaded ({self.model_error}); start tumorseg "
+                           "serve with --model DIR")
+        return self.model
+
+    def auto_segment(self, volume: Volume) -> np.ndarray:
+        """Lesion mask ``[i, j, k]`` (nonzero = lesion) from the automatic model."""
+        with self._auto_lock:
+            if self._auto is None:
+                self._auto = self._load_auto()
+        return np.asarray(self._auto(volume))
+
+    def _load_auto(self) -> Callable[[Volume], np.ndarray]:
+        auto = self.config.auto_model
+        if callable(auto):
+            return auto
+        from tumorseg.inference import Predictor
+        from tumorseg.inference.registry import resolve_model
+
+        predictor = Predictor.from_model_dir(resolve_model(auto), device=self.config.device,
+                                             fast=True)
+        return lambda volume: np.asarray(predictor.predict_volume(volume).labels.array)
+
+    def shutdown(self) -> None:
+        self.model_pool.shutdown(wait=False, cancel_futures=True)
+        self.light_pool.shutdown(wait=False, cancel_futures=True)

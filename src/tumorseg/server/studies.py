@@ -1,0 +1,284 @@
+"""Studies: the scans under the data folder, and uploaded ones.
+
+A study is one image file (NIfTI, NRRD, MHA) or one folder of DICOM files, found under the
+data folder (read-only) or stored by an upload under ``STATE/uploads`` (a NIfTI file, or a
+zip of one DICOM series, unpacked safely). Its id is derived from where it lives
+(``root`` + relative path) so it is stable across restarts, and a client can only name a
+study by that id, never by a path.
+
+Discovery walks the folder without following symlinks; a symlink is listed only when its
+target lies inside the same folder. Hidden entries (``.name``) are skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import uuid
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+import pydicom
+import SimpleITK as sitk
+
+from tumorseg.errors import InputError
+from tumorseg.io import IMAGE_SUFFIXES, Volume, read_volume
+from tumorseg.server.security import PathRefused, confine
+
+__all__ = [
+    "UPLOAD_SUFFIXES",
+    "StudyRef",
+    "TooLarge",
+    "discover",
+    "read_study",
+    "save_upload",
+    "study_id",
+    "study_path",
+]
+
+#: Uploads accepted: a NIfTI file, or a zip holding one DICOM series.
+UPLOAD_SUFFIXES = (".nii.gz", ".nii", ".zip")
+#: Most members a zip may hold.
+MAX_ZIP_MEMBERS = 20000
+_CHUNK = 1 << 20
+
+
+class TooLarge(InputError):
+    """An upload (or the unpacked zip) exceeds the size limit."""
+
+
+@dataclass(frozen=True)
+class StudyRef:
+    """Where a study lives and what its header says.
+
+    Attributes:
+        id: stable id (``root`` + relative path, hashed).
+        name: shown name (relative path, or the uploaded file name).
+        root: "data" or "uploads"; rel_path: POSIX path relative to that root.
+        modality: "CT", "MR", "PT", … or "unknown"; shape: voxels (i, j, k);
+        spacing: mm (i, j, k).
+    """
+
+    id: str
+    name: str
+    root: str
+    rel_path: str
+    modality: str
+    shape: tuple[int, int, int] | None
+    spacing: tuple[float, float, float] | None
+
+    def as_row(self) -> dict:
+        return {"id": self.id, "name": self.name, "root": self.root, "rel_path": self.rel_path,
+                "modality": self.modality,
+                "shape": None if self.shape is None else list(self.shape),
+                "spacing": None if self.spacing is None else list(self.spacing)}
+
+
+def study_id(root: str, rel_path: str) -> str:
+    """The id of the study at ``rel_path`` under ``root`` (16 hex digits)."""
+    return hashlib.sha256(f"{root}:{rel_path}".encode()).hexdigest()[:16]
+
+
+def study_path(roots: dict[str, Path], root: str, rel_path: str) -> Path:
+    """The file or folder of a study, confined to its root (:class:`PathRefused` if not)."""
+    if root not in roots:
+        raise InputError(f"unknown study root {root!r}")
+    return confine(roots[root], rel_path)
+
+
+def _is_dicom_file(path: Path) -> bool:
+    if path.suffix.lower() == ".dcm":
+        return True
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(132)
+    except OSError:
+        return False
+    return len(head) == 132 and head[128:132] == b"DICM"
+
+
+def _file_header(path: Path) -> tuple[str, tuple[int, int, int] | None,
+                                      tuple[float, float, float] | None]:
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError:
+        return "unknown", None, None
+    size, spacing = reader.GetSize(), reader.GetSpacing()
+    modality = "unknown"
+    if "tumorseg_modality" in reader.GetMetaDataKeys():
+        modality = reader.GetMetaData("tumorseg_modality").strip() or "unknown"
+    if len(size) < 3:
+        return modality, None, None
+    return (modality, tuple(int(v) for v in size[:3]),  # type: ignore[return-value]
+            tuple(float(v) for v in spacing[:3]))
+
+
+def _dicom_header(files: list[Path]) -> tuple[str, tuple[int, int, int] | None,
+                                              tuple[float, float, float] | None]:
+    """Modality, approximate size and spacing from the first file of a DICOM folder
+    (exact values replace them once the study is opened)."""
+    try:
+        ds = pydicom.dcmread(files[0], stop_before_pixels=True)
+    except Exception:  # any unreadable header just gives no metadata
+        return "unknown", None, None
+    modality = str(getattr(ds, "Modality", "") or "unknown")
+    try:
+        ps = [float(v) for v in ds.PixelSpacing]
+        dz = float(getattr(ds, "SpacingBetweenSlices", 0) or getattr(ds, "SliceThickness", 0)
+                   or 1.0)
+        frames = int(getattr(ds, "NumberOfFrames", 0) or 0)
+        shape = (int(ds.Columns), int(ds.Rows), frames if len(files) == 1 and frames
+                 else len(files))
+        return modality, shape, (ps[1], ps[0], dz)
+    except (AttributeError, TypeError, ValueError, IndexError):
+        return modality, None, None
+
+
+def _inside(root: Path, path: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except OSError:
+        return False
+
+
+def _walk(root: Path) -> Iterator[tuple[str, Path, list[Path] | None]]:
+    """(relative path, path, DICOM files or None) of every study under ``root``."""
+    if not root.is_dir():
+        return
+    for here, dirs, files in os.walk(root, followlinks=False):
+        base = Path(here)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                         and not (base / d).is_symlink())
+        names = sorted(f for f in files if not f.startswith("."))
+        paths = [base / f for f in names if not (base / f).is_symlink()
+                 or _inside(root, base / f)]
+        dicom = [p for p in paths if not p.name.lower().endswith(IMAGE_SUFFIXES)
+                 and _is_dicom_file(p)]
+        if dicom:
+            yield base.relative_to(root).as_posix(), base, dicom
+            dirs[:] = []  # a series folder is one study (sub-folders belong to it)
+            continue
+        for p in paths:
+            if p.name.lower().endswith(IMAGE_SUFFIXES) and p.suffix.lower() != ".raw":
+                yield p.relative_to(root).as_posix(), p, None
+
+
+def discover(root_name: str, root: Path) -> list[StudyRef]:
+    """Every study under ``root`` (``root_name`` is "data" or "uploads"), sorted by path."""
+    out = []
+    for rel, path, dicom in _walk(Path(root)):
+        if dicom is not None:
+            modality, shape, spacing = _dicom_header(dicom)
+        else:
+            modality, shape, spacing = _file_header(path)
+        name = rel if root_name == "data" else PurePosixPath(rel).parts[-1]
+        out.append(StudyRef(study_id(root_name, rel), name if rel != "." else root.name,
+                            root_name, rel, modality, shape, spacing))
+    return out
+
+
+def read_study(roots: dict[str, Path], root: str, rel_path: str) -> Volume:
+    """Read a study's image (confined to its root). Raises InputError / PathRefused."""
+    path = study_path(roots, root, rel_path)
+    return read_volume(path)
+
+
+# ------------------------------------------------------------------------- uploads
+def _upload_name(filename: str | None) -> str:
+    name = (filename or "").strip()
+    if not name:
+        raise InputError("upload: the file has no name")
+    if "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
+        raise PathRefused(f"upload {name}: a file name must not contain a path")
+    if not name.lower().endswith(UPLOAD_SUFFIXES):
+        raise InputError(f"upload {name}: expected a .nii, .nii.gz or a .zip of one DICOM "
+                         "series")
+    return name
+
+
+def _copy_limited(src: BinaryIO, dst: Path, limit: int, what: str) -> int:
+    n = 0
+    with open(dst, "wb") as out:
+        while chunk := src.read(_CHUNK):
+            n += len(chunk)
+            if n > limit:
+                raise TooLarge(f"{what}: larger than the upload limit of "
+                               f"{limit / 2**20:.0f} MiB")
+            out.write(chunk)
+    return n
+
+
+def _unzip(archive: Path, dest: Path, limit: int) -> None:
+    """Unpack ``archive`` into ``dest`` member by member: no absolute paths, no ``..``, no
+    symlinks, at most ``limit`` bytes unpacked and :data:`MAX_ZIP_MEMBERS` members."""
+    try:
+        zf = zipfile.ZipFile(archive)
+    except zipfile.BadZipFile as exc:
+        raise InputError(f"upload {archive.name}: not a valid zip file") from exc
+    with zf:
+        members = zf.infolist()
+        if len(members) > MAX_ZIP_MEMBERS:
+            raise InputError(f"upload {archive.name}: more than {MAX_ZIP_MEMBERS} files")
+        total = 0
+        for info in members:
+            if stat.S_ISLNK(info.external_attr >> 16):
+                raise PathRefused(f"upload {archive.name}: {info.filename} is a symlink; "
+                                  "links are not unpacked")
+            target = confine(dest, info.filename)
+            total += info.file_size
+            if total > limit:
+                raise TooLarge(f"upload {archive.name}: unpacks to more than the upload limit "
+                               f"of {limit / 2**20:.0f} MiB")
+            if info.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(info) as src:
+                _copy_limited(src, target, limit, f"upload {archive.name}")
+
+
+def save_upload(stream: BinaryIO, filename: str | None, uploads: Path, limit: int
+                ) -> StudyRef:
+    """Store an uploaded NIfTI or zipped DICOM series under ``uploads`` and return its study.
+
+    The upload is written to a hidden staging folder, checked (size limit, safe unzip, the
+    image reads), and only then renamed into place: a failed upload leaves nothing behind.
+
+    Raises:
+        TooLarge: over ``limit`` bytes (compressed or unpacked).
+        PathRefused: a path in the name or in the zip (absolute, ``..``, symlink).
+        InputError: wrong type, not a zip, no readable image or DICOM series.
+    """
+    name = _upload_name(filename)
+    uploads = Path(uploads)
+    uploads.mkdir(parents=True, exist_ok=True)
+    key = uuid.uuid4().hex[:12]
+    stage = uploads / f".stage-{key}"
+    stage.mkdir()
+    try:
+        if name.lower().endswith(".zip"):
+            archive = stage / ".upload.zip"
+            _copy_limited(stream, archive, limit, f"upload {name}")
+            series = stage / "series"
+            series.mkdir()
+            _unzip(archive, series, limit)
+            archive.unlink()
+            volume = read_volume(series)
+            rel = f"{key}/series"
+        else:
+            _copy_limited(stream, stage / name, limit, f"upload {name}")
+            volume = read_volume(stage / name)
+            rel = f"{key}/{name}"
+        os.replace(stage, uploads / key)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return StudyRef(study_id("uploads", rel), name, "uploads", rel, volume.modality,
+                    volume.shape, tuple(float(s) for s in volume.spacing))  # type: ignore[arg-type]
