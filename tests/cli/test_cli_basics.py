@@ -10,10 +10,15 @@ import numpy as np
 import pytest
 
 from tests.conftest import require_real
-from tumorseg.cli.main import app, main
+from tumorseg.cli.main import COMMANDS as REGISTRY
+from tumorseg.cli.main import load_command, main
 from tumorseg.io import read_volume, write_volume
 
-COMMANDS = ["demo", "phantom", "info", "convert", "evaluate", "plan", "train", "predict"]
+COMMANDS = [
+    "demo", "phantom", "info", "convert", "evaluate", "evaluate-interactive", "plan", "train",
+    "predict", "segment", "itv", "measure", "report", "export", "pull", "push",
+    "serve",
+]
 
 
 def test_help_lists_every_command(capsys):
@@ -31,8 +36,16 @@ def test_each_command_has_help_with_an_example(capsys, name):
 
 
 def test_registered_commands_match():
-    registered = {c.name for c in app.registered_commands}
-    assert registered == set(COMMANDS)
+    assert list(REGISTRY) == COMMANDS
+    for name in COMMANDS:
+        assert callable(load_command(name)) and REGISTRY[name].summary
+
+
+def test_help_does_not_import_torch():
+    code = ("import sys; from tumorseg.cli.main import main; main(['--help']); "
+            "main(['measure', '--help']); sys.exit(int('torch' in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, "tumorseg --help / measure --help imported torch"
 
 
 def test_info_json(tmp_path, capsys, oblique_volume):

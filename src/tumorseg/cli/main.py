@@ -7,25 +7,109 @@ with status 2; anything unexpected prints one line and exits with status 1. ``--
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from tumorseg import __version__
 from tumorseg.cli.common import err_console
-from tumorseg.cli.convert import convert_command
-from tumorseg.cli.demo import demo_command
-from tumorseg.cli.evaluate import evaluate_command
-from tumorseg.cli.info import info_command
-from tumorseg.cli.phantom import phantom_command
-from tumorseg.cli.plan import plan_command
-from tumorseg.cli.predict import predict_command
-from tumorseg.cli.train import train_command
 from tumorseg.errors import TumorsegError
 
-__all__ = ["app", "main"]
+__all__ = ["COMMANDS", "CommandSpec", "app", "load_command", "main"]
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """Where a command lives and the one line ``tumorseg --help`` shows for it."""
+
+    module: str
+    function: str
+    summary: str
+
+
+#: Every command, in ``--help`` order. Modules are imported only when their command runs, so
+#: ``tumorseg --help`` and light commands (measure, export, …) do not pay for torch and MONAI.
+COMMANDS: dict[str, CommandSpec] = {
+    "demo": CommandSpec("tumorseg.cli.demo", "demo_command",
+                        "Run the built-in demo: phantom CT → segmentation → metrics → files."),
+    "phantom": CommandSpec("tumorseg.cli.phantom", "phantom_command",
+                           "Generate a synthetic tumor dataset with exact labels."),
+    "info": CommandSpec("tumorseg.cli.info", "info_command",
+                        "Print size, spacing, origin, direction, modality and intensity range."),
+    "convert": CommandSpec("tumorseg.cli.convert", "convert_command",
+                           "Convert a scan between formats, keeping its geometry exactly."),
+    "evaluate": CommandSpec("tumorseg.cli.evaluate", "evaluate_command",
+                            "Compare predicted with reference segmentations (Dice, HD95, "
+                            "lesion-wise, …)."),
+    "evaluate-interactive": CommandSpec("tumorseg.cli.evaluate_interactive",
+                                        "evaluate_interactive_command",
+                                        "Measure click-guided segmentation with the click robot."),
+    "plan": CommandSpec("tumorseg.cli.plan", "plan_command",
+                        "Fingerprint a dataset and plan preprocessing and the 3D U-Net."),
+    "train": CommandSpec("tumorseg.cli.train", "train_command",
+                         "Train the automatic or the click-guided 3D U-Net on one fold."),
+    "predict": CommandSpec("tumorseg.cli.predict", "predict_command",
+                           "Segment tumors automatically with a trained 3D U-Net."),
+    "segment": CommandSpec("tumorseg.cli.segment", "segment_command",
+                           "Segment lesions from clicks (positive, negative, box)."),
+    "itv": CommandSpec("tumorseg.cli.itv", "itv_command",
+                       "4D CT: GTV on every respiratory phase, ITV, MIP and tumor motion."),
+    "measure": CommandSpec("tumorseg.cli.measure", "measure_command",
+                           "Measure every lesion: volume, RECIST axes, 3D diameter, HU/SUV."),
+    "report": CommandSpec("tumorseg.cli.report", "report_command",
+                          "Write a self-contained HTML lesion report with pictures."),
+    "export": CommandSpec("tumorseg.cli.export", "export_command",
+                          "Export a mask as DICOM SEG or RTSTRUCT referencing its source series."),
+    "pull": CommandSpec("tumorseg.cli.pacs", "pull_command",
+                        "Download a study or series from a PACS over DICOMweb."),
+    "push": CommandSpec("tumorseg.cli.pacs", "push_command",
+                        "Store DICOM files in a PACS over DICOMweb (STOW-RS)."),
+    "serve": CommandSpec("tumorseg.cli.serve", "serve_command",
+                         "Serve the web application: click-guided segmentation in the browser."),
+}
+
+
+def load_command(name: str) -> Callable[..., object]:
+    """Import and return the function behind command ``name`` (KeyError if unknown)."""
+    spec = COMMANDS[name]
+    return getattr(importlib.import_module(spec.module), spec.function)
+
+
+class _LazyGroup(TyperGroup):
+    """A command group that imports a command's module only when that command runs."""
+
+    _listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        spec = COMMANDS.get(cmd_name)
+        if spec is None:
+            return None
+        if self._listing:  # the group's own --help: name and summary are enough
+            return TyperCommand(cmd_name, help=spec.summary, short_help=spec.summary)
+        single = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
+                             context_settings=CONTEXT_SETTINGS)
+        single.command(cmd_name)(load_command(cmd_name))
+        command = typer.main.get_command(single)
+        command.name = cmd_name
+        return command
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 app = typer.Typer(
     name="tumorseg",
@@ -33,7 +117,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings=CONTEXT_SETTINGS,
+    cls=_LazyGroup,
 )
 
 _state = {"verbose": False}
@@ -57,14 +142,6 @@ def _root(
     logging.getLogger().setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
-app.command("demo")(demo_command)
-app.command("phantom")(phantom_command)
-app.command("info")(info_command)
-app.command("convert")(convert_command)
-app.command("evaluate")(evaluate_command)
-app.command("plan")(plan_command)
-app.command("train")(train_command)
-app.command("predict")(predict_command)
 
 
 class _OneLineFormatter(logging.Formatter):

@@ -89,6 +89,32 @@ def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
     return v
 
 
+def _train_interactive(dataset: Path, out: Path, epochs: int, iterations: int | None,
+                       batch_size: int | None, lr: float | None, seed: int, device: str,
+                       resume: bool) -> None:
+    """``--task interactive``: :func:`tumorseg.training.interactive.train_interactive`."""
+    import torch
+
+    from tumorseg.training.interactive import InteractiveTrainingConfig, train_interactive
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        config = InteractiveTrainingConfig(
+            epochs=epochs, iterations_per_epoch=iterations or 50, batch_size=batch_size or 4,
+            learning_rate=lr or 2e-3, seed=seed)
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
+    with _progress(os.environ.get("RANK", "0") == "0") as callback:
+        result = train_interactive([dataset], out, config, device=device, resume=resume,
+                                   callback=callback)
+    d1 = "-" if result.val_dice_1click is None else f"{result.val_dice_1click:.3f}"
+    d3 = "-" if result.val_dice_3clicks is None else f"{result.val_dice_3clicks:.3f}"
+    err_console.print(f"interactive: {result.epochs_completed} epochs, validation Dice after "
+                      f"1 click {d1}, after 3 clicks {d3}", markup=False, highlight=False)
+    print(f"wrote {out / 'weights.pt'} (log {out / 'training_log.csv'})")
+
+
 def train_command(
     dataset: Annotated[Path, typer.Argument(
         help="MSD / nnU-Net raw dataset folder (dataset.json, imagesTr, labelsTr).")],
@@ -138,6 +164,10 @@ def train_command(
     export: Annotated[str, typer.Option(
         help="Weights to ship in weights.pt: final (last epoch) or best (validation).")
     ] = "final",
+    task: Annotated[str, typer.Option(
+        "--task", help="automatic (3D U-Net, nnU-Net style) or interactive (click-guided "
+                       "network with simulated clicks; MODEL_DIR gets model.json + weights.pt)")
+    ] = "automatic",
 ) -> None:
     """Train the automatic 3D U-Net (nnU-Net style) on one fold; plans first when needed.
 
@@ -151,6 +181,10 @@ def train_command(
         raise InputError(f"{dataset}: no such dataset folder")
     if plan is not None and not plan.is_file():
         raise InputError(f"{plan}: no such plan file")
+    if _choice(task, ("automatic", "interactive"), "--task") == "interactive":
+        _train_interactive(dataset, out, epochs, iterations_per_epoch, batch_size, lr, seed,
+                           device, resume)
+        return
     try:
         config = TrainingConfig(
             epochs=epochs, iterations_per_epoch=iterations_per_epoch, seed=seed,

@@ -1,0 +1,114 @@
+"""Training the guided network: a tiny 2-epoch run, resume, the model folder it writes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.torch_threads import one_torch_thread  # noqa: F401 (autouse fixture)
+from tumorseg.errors import InputError
+from tumorseg.interactive.guidance import GuidanceConfig
+from tumorseg.interactive.model import (
+    InteractiveModel,
+    InteractiveModelSpec,
+    default_network,
+    save_interactive_weights,
+)
+from tumorseg.interactive.simulation import SimulationConfig
+from tumorseg.models import build_network
+from tumorseg.phantoms import generate_dataset
+from tumorseg.training.interactive import (
+    InteractiveTrainingConfig,
+    regions_from_case,
+    train_interactive,
+)
+
+
+def _tiny_config(**kw) -> InteractiveTrainingConfig:
+    base = dict(spacing_mm=(4.0, 4.0, 4.0), patch_size=(16, 16, 16), region_size=(24, 24, 24),
+                features=(4, 8, 16), epochs=2, iterations_per_epoch=2, batch_size=2,
+                max_val_regions=2, guidance=GuidanceConfig(kind="ball"),
+                simulation=SimulationConfig(p_error_iterations=1.0, max_error_iterations=1))
+    base.update(kw)
+    return InteractiveTrainingConfig(**base)
+
+
+@pytest.fixture(scope="module")
+def brain_dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("data") / "brain"
+    generate_dataset("brain-mri", out, 2, seed=11, size="small")
+    return out
+
+
+def test_regions_cut_around_each_lesion():
+    label = np.zeros((40, 40, 20), np.uint8)
+    label[5:10, 5:10, 5:9] = 1
+    label[30:36, 28:34, 10:16] = 2
+    channels = np.random.default_rng(0).normal(size=(2, 40, 40, 20)).astype(np.float32)
+    regions = regions_from_case("c", channels, label, (2.0, 2.0, 4.0), _tiny_config())
+    assert len(regions) == 2
+    for r in regions:
+        assert r.channels.shape == (2, 24, 24, 24)
+        # the lesion is centred: the region's central voxel belongs to it
+        assert r.instances[12, 12, 12] == r.target
+
+
+def test_two_epochs_write_a_loadable_model_and_resume(brain_dataset, tmp_path):
+    out = tmp_path / "model"
+    result = train_interactive([brain_dataset], out, _tiny_config(), device="cpu")
+    assert result.epochs_completed == 2
+    rows = (out / "training_log.csv").read_text().splitlines()
+    assert rows[0].startswith("epoch,train_loss,val_dice_1click") and len(rows) == 3
+    spec = json.loads((out / "model.json").read_text())
+    assert spec["task"] == "interactive" and spec["patch_size"] == [16, 16, 16]
+    assert spec["split"]["val"] and not set(spec["split"]["val"]) & set(spec["split"]["train"])
+    model = InteractiveModel.load(out)
+    z = np.zeros((16, 16, 16), np.float32)
+    prob = model.predict(z, z, z, z)
+    assert prob.shape == (16, 16, 16) and np.all((prob >= 0) & (prob <= 1))
+
+    with pytest.raises(InputError, match="--resume"):
+        train_interactive([brain_dataset], out, _tiny_config(), device="cpu")
+    resumed = train_interactive([brain_dataset], out, _tiny_config(epochs=3), device="cpu",
+                                resume=True)
+    # the stored configuration wins on resume: it already finished its 2 epochs
+    assert resumed.start_epoch == 2
+
+
+def test_corrupt_weights_are_refused(tmp_path):
+    out = tmp_path / "model"
+    cfg = _tiny_config()
+    spec = InteractiveModelSpec(spacing_mm=cfg.spacing_mm, patch_size=cfg.patch_size,
+                                guidance=cfg.guidance, network=default_network(cfg.features))
+    save_interactive_weights(out, build_network(default_network(cfg.features)), spec)
+    assert InteractiveModel.load(out).spec.patch_size == (16, 16, 16)
+    weights = out / "weights.pt"
+    weights.write_bytes(weights.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(InputError, match="SHA-256"):
+        InteractiveModel.load(out)
+
+
+def test_cli_train_task_interactive(brain_dataset, tmp_path, capsys):
+    from tumorseg.cli.main import main
+
+    out = tmp_path / "cli_model"
+    rc = main(["train", str(brain_dataset), "-o", str(out), "--task", "interactive",
+               "--epochs", "1", "--iterations-per-epoch", "1", "--batch-size", "1",
+               "--device", "cpu"])
+    assert rc == 0, capsys.readouterr().err
+    assert (out / "weights.pt").is_file() and (out / "checkpoint_latest.pt").is_file()
+    assert json.loads((out / "model.json").read_text())["task"] == "interactive"
+    assert main(["train", str(brain_dataset), "-o", str(out), "--task", "nonsense"]) == 2
+
+
+def test_predict_pads_odd_sizes(tmp_path):
+    cfg = _tiny_config()
+    spec = InteractiveModelSpec(spacing_mm=cfg.spacing_mm, patch_size=cfg.patch_size,
+                                guidance=cfg.guidance, network=default_network(cfg.features))
+    save_interactive_weights(tmp_path, build_network(default_network(cfg.features)), spec)
+    model = InteractiveModel.load(tmp_path, threads=1)
+    z = np.zeros((13, 17, 9), np.float32)
+    prob = model.predict(z, z, z, z)
+    assert prob.shape == (13, 17, 9) and prob.dtype == np.float32

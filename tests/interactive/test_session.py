@@ -1,0 +1,186 @@
+"""InteractiveSession semantics with a deterministic fake model (the guidance ball itself)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.torch_threads import one_torch_thread  # noqa: F401 (autouse fixture)
+from tumorseg.errors import InputError
+from tumorseg.interactive.guidance import GuidanceConfig
+from tumorseg.interactive.model import InteractiveModelSpec, default_network
+from tumorseg.interactive.prompts import Box, Click
+from tumorseg.interactive.session import InteractiveSession
+from tumorseg.io import Volume, point_to_index
+
+
+class BallModel:
+    """Predicts the positive guidance (a ball of 4 mm) and the prior, minus the negative
+    guidance: what a perfect 'segment the ball under the click' network would do."""
+
+    def __init__(self, radius_mm: float = 4.0, spacing: float = 1.0, patch: int = 24) -> None:
+        self.spec = InteractiveModelSpec(
+            spacing_mm=(spacing,) * 3, patch_size=(patch,) * 3,
+            guidance=GuidanceConfig(kind="ball", radius_mm=radius_mm),
+            network=default_network())
+        self.calls = 0
+
+    def predict(self, roi_image, pos, neg, prior):
+        self.calls += 1
+        assert roi_image.shape == pos.shape == neg.shape == prior.shape == self.spec.patch_size
+        return np.maximum(pos, prior) * (neg < 0.5)
+
+
+def _volume(shape=(60, 50, 30), spacing=(1.0, 1.0, 1.0), direction=None) -> Volume:
+    arr = np.random.default_rng(0).normal(size=shape).astype(np.float32)
+    return Volume(arr, spacing=spacing, origin=(10.0, -20.0, 5.0),
+                  direction=np.eye(3) if direction is None else direction, modality="CT")
+
+
+def _ball_at(shape, centre, radius_vox):
+    g = np.indices(shape)
+    d2 = sum((g[a] - centre[a]) ** 2 for a in range(3))
+    return d2 <= radius_vox**2
+
+
+def test_click_segments_the_active_lesion_and_outside_roi_is_untouched():
+    vol = _volume()
+    model = BallModel()
+    s = InteractiveSession(vol, model=model)
+    mask = s.add_click(Click((20, 20, 15)))
+    assert mask.dtype == np.uint16
+    np.testing.assert_array_equal(mask > 0, _ball_at(vol.shape, (20, 20, 15), 4))
+    assert set(np.unique(mask)) == {0, 1}
+    assert s.last_seconds is not None and s.last_seconds >= 0
+    assert s.results[0].label == 1 and s.results[0].voxels == int((mask > 0).sum())
+    assert s.results[0].clicks == (1, 0)
+
+
+def test_positive_click_in_a_missed_part_extends_the_lesion():
+    s = InteractiveSession(_volume(), model=BallModel())
+    s.add_click((20, 20, 15))
+    first = s.mask.copy()
+    s.add_click((26, 20, 15))  # 6 voxels away: a separate ball, but the same lesion
+    assert set(np.unique(s.mask)) == {0, 1}
+    assert (s.mask[first > 0] == 1).all()
+    assert s.mask[26, 20, 15] == 1 and s.mask[29, 20, 15] == 1
+    assert s.active_lesion == 1
+
+
+def test_negative_click_removes_and_other_lesions_are_never_overwritten():
+    s = InteractiveSession(_volume(), model=BallModel())
+    s.add_click((20, 20, 15))
+    assert s.new_lesion() == 2
+    s.add_click((25, 20, 15))  # its ball overlaps lesion 1
+    one = s.mask == 1
+    np.testing.assert_array_equal(one, _ball_at(s.shape, (20, 20, 15), 4))  # lesion 1 intact
+    assert (s.mask == 2).sum() > 0
+    # lesion 1 is a negative constraint for lesion 2: no voxel of it was taken
+    s.select_lesion(1)
+    s.add_click((17, 20, 15), positive=False)
+    assert s.mask[17, 20, 15] == 0
+    assert (s.mask == 2).sum() > 0  # lesion 2 untouched by refining lesion 1
+
+
+def test_undo_redo_reset():
+    s = InteractiveSession(_volume(), model=BallModel())
+    s.add_click((20, 20, 15))
+    after_one = s.mask.copy()
+    s.add_click((30, 30, 15))
+    after_two = s.mask.copy()
+    assert s.undo()
+    np.testing.assert_array_equal(s.mask, after_one)
+    assert len(s.prompts[1].clicks) == 1
+    assert s.redo()
+    np.testing.assert_array_equal(s.mask, after_two)
+    assert not s.redo()
+    s.reset()
+    assert not s.mask.any() and s.prompts == {}
+    assert s.undo()
+    np.testing.assert_array_equal(s.mask, after_two)
+    s.undo(), s.undo()
+    assert not s.mask.any() and not s.undo()
+
+
+def test_prior_mask_starts_the_lesions_and_box_limits_the_result():
+    vol = _volume()
+    prior = np.zeros(vol.shape, bool)
+    prior[5:9, 5:9, 5:9] = True
+    prior[40:44, 40:44, 20:24] = True
+    s = InteractiveSession(vol, model=BallModel(), prior=prior)
+    assert set(np.unique(s.mask)) == {0, 1, 2}
+    s.new_lesion()
+    s.set_box(Box((20, 20, 10), (22, 22, 20)))
+    three = s.mask == 3
+    assert three.any()
+    idx = np.argwhere(three)
+    assert idx.min(0)[0] >= 19 and idx.max(0)[0] <= 23
+
+
+def test_roi_is_cached_between_clicks_and_far_voxels_untouched():
+    vol = _volume(shape=(200, 200, 40))
+    s = InteractiveSession(vol, model=BallModel())
+    s._mask[150:160, 150:160, 5:10] = 7  # a lesion far from the clicks
+    s.add_click((50, 50, 20))
+    roi = s._rois[1]
+    s.add_click((52, 50, 20))
+    assert s._rois[1] is roi and len(s._cache) == 1
+    assert (s.mask[150:160, 150:160, 5:10] == 7).all()
+    lo, hi = np.argwhere(s.mask == 1).min(0), np.argwhere(s.mask == 1).max(0)
+    assert (lo >= np.array(roi.lo)).all() and (hi < np.array(roi.hi)).all()
+
+
+def test_anisotropic_oblique_volume_and_mm_clicks(oblique_volume):
+    # the session works in index space: an oblique direction changes nothing, and a click
+    # given in LPS mm lands on the voxel that point_to_index names
+    big = Volume(np.zeros((40, 36, 12), np.float32), spacing=oblique_volume.spacing,
+                 origin=oblique_volume.origin, direction=oblique_volume.direction)
+    target = (20, 18, 6)
+    world = tuple(big.index_to_world(target))
+    index = point_to_index(big, world, "mm")
+    assert index == target
+    s = InteractiveSession(big, model=BallModel(radius_mm=4.0, spacing=1.0, patch=24))
+    s.add_click(index)
+    mask = s.mask > 0
+    assert mask[target]
+    # the ball is 4 mm in every direction: ~5 voxels along i (0.73 mm), 1 along k (3.3 mm)
+    extent = np.ptp(np.argwhere(mask), axis=0) + 1
+    assert extent[0] > extent[2]
+    assert extent[0] >= 9 and extent[2] <= 3
+
+
+def test_bad_clicks_raise_input_error():
+    s = InteractiveSession(_volume(), model=BallModel())
+    with pytest.raises(InputError, match="outside"):
+        s.add_click((100, 0, 0))
+    with pytest.raises(InputError, match="does not match"):
+        InteractiveSession(_volume(), model=BallModel(), prior=np.zeros((3, 3, 3)))
+
+
+def test_click_far_from_a_prior_lesion_extends_it_without_dropping_the_prior_part():
+    vol = _volume()
+    prior = np.zeros(vol.shape, bool)
+    prior[18:23, 18:23, 13:18] = True
+    s = InteractiveSession(vol, model=BallModel(), prior=prior)
+    s.add_click((30, 20, 15))  # a missed part of lesion 1, not touching its prior voxels
+    assert (s.mask[prior] == 1).all()
+    assert s.mask[30, 20, 15] == 1 and set(np.unique(s.mask)) == {0, 1}
+
+
+def test_multichannel_volume_uses_the_chosen_channel():
+    arr = np.zeros((2, 30, 30, 20), np.float32)
+    arr[1] = np.random.default_rng(0).normal(size=(30, 30, 20))
+    seen = []
+
+    class Spy(BallModel):
+        def predict(self, roi_image, pos, neg, prior):
+            seen.append(float(np.abs(roi_image).max()))
+            return super().predict(roi_image, pos, neg, prior)
+
+    vol = Volume(arr, spacing=(1.0, 1.0, 1.0))
+    s = InteractiveSession(vol, model=Spy(), channel=1)
+    s.add_click((15, 15, 10))
+    assert s.mask.shape == (30, 30, 20) and s.mask[15, 15, 10] == 1
+    assert seen[0] > 0.5  # channel 0 is constant: it would normalise to all zeros
+    with pytest.raises(InputError, match="no channel 2"):
+        InteractiveSession(vol, model=BallModel(), channel=2)
