@@ -44,7 +44,8 @@ def test_registered_commands_match():
 def test_help_does_not_import_torch():
     code = ("import sys; from tumorseg.cli.main import main; main(['--help']); "
             "main(['measure', '--help']); sys.exit(int('torch' in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, encoding="utf-8", errors="replace")
     assert done.returncode == 0, "tumorseg --help / measure --help imported torch"
 
 
@@ -109,7 +110,8 @@ def test_bad_input_one_line_nonzero_nothing_written(tmp_path, capsys, args, expe
 def test_console_script_exit_status(tmp_path):
     """The installed entry point exits non-zero with one line on stderr."""
     proc = subprocess.run([sys.executable, "-m", "tumorseg.cli.main", "info",
-                           str(tmp_path / "nothing.nrrd")], capture_output=True, text=True)
+                           str(tmp_path / "nothing.nrrd")], capture_output=True,
+                          text=True, encoding="utf-8", errors="replace")
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [f"error: {tmp_path / 'nothing.nrrd'}: no such "
                                                 "file or folder"]

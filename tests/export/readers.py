@@ -37,6 +37,7 @@ def dciodvfy_errors(path) -> list[str]:
     exe = shutil.which("dciodvfy")
     if exe is None:
         pytest.skip("dciodvfy not installed (apt-get install dicom3tools; .ci/run does)")
-    run = subprocess.run([exe, str(path)], capture_output=True, text=True, timeout=60)
+    run = subprocess.run([exe, str(path)], capture_output=True,
+                         text=True, encoding="utf-8", errors="replace", timeout=60)
     lines = (run.stdout + run.stderr).splitlines()
     return [ln for ln in lines if ln.startswith("Error")]

@@ -19,6 +19,7 @@ def test_every_exported_name_resolves():
 def test_registry_does_not_import_torch():
     code = ("import sys, tumorseg.inference.registry as r; "
             "r.BUNDLED_MODELS; print('torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, encoding="utf-8", errors="replace",
                          check=True)
     assert out.stdout.strip() == "False"

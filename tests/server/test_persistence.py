@@ -49,7 +49,8 @@ def start(data: Path, state: Path, model: Path, port: int) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-m", "tumorseg.cli.main", "serve", "--data", str(data), "--state",
          str(state), "--port", str(port), "--model", str(model)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+        text=True, encoding="utf-8", errors="replace")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:

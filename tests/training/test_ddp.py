@@ -18,7 +18,8 @@ def test_torchrun_two_processes_gloo(sphere_dataset, tiny_plan_file, tmp_path):
            "-m", "tumorseg.training.ddp_entry", str(sphere_dataset), "-o", str(model_dir),
            "--fold", "0", "--epochs", "1", "--iterations-per-epoch", "2", "--plan",
            str(tiny_plan_file), "--device", "cpu", "--num-workers", "0"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env,
+    proc = subprocess.run(cmd, capture_output=True,
+                          text=True, encoding="utf-8", errors="replace", timeout=120, env=env,
                           cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Grad strides do not match" not in proc.stderr  # channels-last weights fit DDP
