@@ -73,8 +73,9 @@ def test_two_epochs_write_a_loadable_model_and_resume(brain_dataset, tmp_path):
         train_interactive([brain_dataset], out, _tiny_config(), device="cpu")
     resumed = train_interactive([brain_dataset], out, _tiny_config(epochs=3), device="cpu",
                                 resume=True)
-    # the stored configuration wins on resume: it already finished its 2 epochs
-    assert resumed.start_epoch == 2
+    # the stored configuration wins on resume, except that the schedule may be extended
+    assert resumed.start_epoch == 2 and resumed.epochs_completed == 3
+    assert len((out / "training_log.csv").read_text().splitlines()) == 4
 
 
 def test_corrupt_weights_are_refused(tmp_path):

@@ -27,7 +27,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -332,7 +332,10 @@ def train_interactive(dataset_dirs: Sequence[str | os.PathLike[str]],
     state: dict[str, Any] | None = None
     if resume:
         state = load_checkpoint(ckpt_path)
-        config = InteractiveTrainingConfig.from_dict(state["config"])
+        stored = InteractiveTrainingConfig.from_dict(state["config"])
+        if config is not None and config.epochs != stored.epochs:
+            stored = replace(stored, epochs=config.epochs)  # only the schedule may be extended
+        config = stored
     elif ckpt_path.exists():
         raise InputError(f"{ckpt_path}: a run was already trained here; add --resume to continue "
                          "it, or use another model folder")
