@@ -260,7 +260,11 @@ def test_click_negative_undo_export(page, server, case, model_dir):
     _shot(page, "01_open.png")
 
     centre = case["centre"]
+    shown = page.evaluate("window.__tv.busyShown || 0")
     _click_voxel(page, centre, plane=0)
+    # the busy indicator appeared while the model ran, and is gone now
+    assert page.evaluate("window.__tv.busyShown") > shown
+    assert not page.locator("#busy").is_visible()
     history = server.json(f"/api/sessions/{sid}/history")
     click = [h for h in history if h["action"] == "click"][-1]
     assert list(click["ijk"]) == list(centre) and click["positive"] is True
