@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import locale
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,22 @@ STUDY_UID = "1.2.826.0.1.3680043.8.498.1"
 
 def write_dicom_phase(volume: Volume, folder: Path, description: str, series_uid: str,
                       frame_uid: str, temporal_index: int | None = None) -> Path:
-    """Write ``volume`` (int16 HU, identity direction) as one axial CT series in ``folder``."""
+    """Write ``volume`` (int16 HU, identity direction) as one axial CT series in ``folder``.
+
+    SimpleITK's GDCM DICOM writer sets the process locale to "C" and leaves it there, which
+    turns Python's default text encoding into ASCII for every later test in the worker; the
+    locale is restored afterwards.
+    """
+    saved = locale.setlocale(locale.LC_CTYPE)
+    try:
+        return _write_dicom_phase(volume, folder, description, series_uid, frame_uid,
+                                  temporal_index)
+    finally:
+        locale.setlocale(locale.LC_CTYPE, saved)
+
+
+def _write_dicom_phase(volume: Volume, folder: Path, description: str, series_uid: str,
+                       frame_uid: str, temporal_index: int | None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     image = volume.to_sitk()
     image = sitk.Cast(image, sitk.sitkInt16)
