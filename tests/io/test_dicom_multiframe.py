@@ -53,3 +53,27 @@ def test_enhanced_with_a_missing_frame_refused(tmp_path):
                             tmp_path / "multi" / "enhanced.dcm")
     with pytest.raises(InputError, match="gap"):
         read_volume(file)
+
+
+def test_enhanced_pet_is_read_in_suv(tmp_path):
+    """A legacy-converted enhanced PET object gives the same SUV as its single-frame series."""
+    from tests.io.dicom_factory import pet_tags
+
+    stored = np.random.default_rng(3).integers(0, 3000, size=(6, 5, 4)).astype(np.uint16)
+    slopes = np.array([0.5, 1.25, 2.0, 3.5])
+    paths = write_series(tmp_path / "single", stored, modality="PT", slopes=slopes,
+                         intercept=0.0, extra=pet_tags(weight_kg=70.0, dose_bq=350e6))
+    datasets = [pydicom.dcmread(p) for p in paths][::-1]
+    enhanced = hd.legacy.LegacyConvertedEnhancedPETImage(
+        legacy_datasets=datasets, series_instance_uid=hd.UID(), series_number=98,
+        sop_instance_uid=hd.UID(), instance_number=1)
+    out = tmp_path / "enhanced" / "pet.dcm"
+    out.parent.mkdir()
+    enhanced.save_as(out)
+    single, multi = read_volume(tmp_path / "single"), read_volume(out)
+    assert multi.modality == "PT" and multi.array.dtype == np.float32
+    decayed = 350e6 * 2.0 ** (-3600.0 / 6586.2)  # START: injection 10:00, series 11:00
+    expected = stored * slopes[None, None, :] * 70_000.0 / decayed
+    np.testing.assert_allclose(single.array, expected, rtol=1e-5)
+    np.testing.assert_allclose(multi.array, expected, rtol=1e-5)
+    np.testing.assert_allclose(multi.origin, single.origin, atol=1e-4)

@@ -19,6 +19,7 @@ import pydicom
 from pydicom.dataset import Dataset
 
 from tumorseg.errors import InputError
+from tumorseg.io.dicom_pet import multiframe_suv_factors, parse_dicom_datetime
 from tumorseg.io.volume import Volume
 
 __all__ = ["is_enhanced_multiframe", "read_enhanced_multiframe", "slice_positions_problem"]
@@ -66,8 +67,12 @@ def slice_positions_problem(offsets: np.ndarray, rel_tol: float = 0.01) -> str |
             f"{median:.3f} mm")
 
 
-def read_enhanced_multiframe(path: str | Path, modality: str | None = None) -> Volume:
+def read_enhanced_multiframe(path: str | Path, modality: str | None = None,
+                             suv: bool = True) -> Volume:
     """Read one enhanced multi-frame DICOM file into a 3D volume ``array[i, j, k]``.
+
+    A PET object (Modality PT) is returned in SUV body weight unless ``suv=False``
+    (:func:`tumorseg.io.dicom_pet.multiframe_suv_factors`; each frame's own rescale).
 
     Raises:
         InputError: not an enhanced multi-frame object, missing geometry, frames with
@@ -122,9 +127,13 @@ def read_enhanced_multiframe(path: str | Path, modality: str | None = None) -> V
         array = out.astype(np.float32)
     else:
         array = pixels.transpose(2, 1, 0)[:, :, order].copy()
-    if str(ds.get("Modality", "")) == "PT":
-        log.warning("%s: enhanced multi-frame PET is read in its stored units (%s), not SUV",
-                    where, ds.get("Units", "unknown units"))
+    if str(ds.get("Modality", "")) == "PT" and suv:
+        times = []
+        for n in order:
+            content = _group(ds, frames[n], "FrameContentSequence")
+            stamp = content.get("FrameAcquisitionDateTime") if content is not None else None
+            times.append(parse_dicom_datetime(str(stamp)) if stamp else None)
+        array = (out * multiframe_suv_factors(ds, times, where)[None, None, :]).astype(np.float32)
     dz = float(np.median(np.diff(sorted_offsets))) if len(frames) > 1 else float(
         _group(ds, frames[0], "PixelMeasuresSequence").get("SliceThickness", 1.0) or 1.0)
     direction = np.stack([row_dir, col_dir, normal], axis=1)

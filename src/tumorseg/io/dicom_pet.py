@@ -29,7 +29,8 @@ from pydicom.dataset import Dataset
 
 from tumorseg.errors import InputError
 
-__all__ = ["SuvParameters", "pet_slices_to_suv", "suv_parameters"]
+__all__ = ["SuvParameters", "multiframe_suv_factors",
+    "pet_slices_to_suv", "suv_parameters"]
 
 
 @dataclass(frozen=True)
@@ -175,3 +176,59 @@ def pet_slices_to_suv(files: Sequence[str | Path], where: str) -> np.ndarray:
             suv = activity * (params.weight_kg * 1000.0) / dose
         slices.append(suv.T)  # [col, row] = [i, j]
     return np.stack(slices, axis=-1).astype(np.float32)
+
+
+_SUV_KEYWORDS = ("Units", "PatientWeight", "RadiopharmaceuticalInformationSequence",
+                 "DecayCorrection", "SeriesDate", "SeriesTime", "AcquisitionDate",
+                 "AcquisitionTime", "AcquisitionDateTime", "StudyDate")
+
+
+def _enhanced_suv_header(ds: Dataset) -> Dataset:
+    """The SUV tags of an enhanced object: top level first, then the shared functional
+    groups' UnassignedSharedConvertedAttributesSequence (where legacy-converted enhanced
+    objects keep them)."""
+    sources = [ds]
+    shared = ds.get("SharedFunctionalGroupsSequence")
+    if shared:
+        unassigned = shared[0].get("UnassignedSharedConvertedAttributesSequence")
+        if unassigned:
+            sources.append(unassigned[0])
+    header = Dataset()
+    for keyword in _SUV_KEYWORDS:
+        for source in sources:
+            value = source.get(keyword)
+            if value is not None and value != "":
+                setattr(header, keyword, value)
+                break
+    return header
+
+
+def parse_dicom_datetime(text: str) -> dt.datetime | None:
+    """A DICOM DT value (``YYYYMMDDHHMMSS.FFFFFF``, optional parts) as a datetime, or None."""
+    return _parse_dt(text)
+
+
+def multiframe_suv_factors(ds: Dataset, frame_times: Sequence[dt.datetime | None],
+                           where: str) -> np.ndarray:
+    """SUVbw factor (``weight / decayed dose``, mL⁻¹ scale) per frame of an enhanced PET object.
+
+    The SUV tags sit at the top level of an enhanced multi-frame object; ``frame_times`` are the
+    frames' acquisition times (FrameContentSequence › FrameAcquisitionDateTime), needed only for
+    DecayCorrection NONE. Multiply the rescaled activity of frame ``n`` by factor ``n``.
+
+    Raises:
+        InputError: as :func:`suv_parameters`, or NONE without a time on every frame.
+    """
+    params = suv_parameters([_enhanced_suv_header(ds)], where)
+    if params.units == "GML":
+        return np.ones(len(frame_times))
+    if params.decay_correction == "ADMIN":
+        doses = [params.dose_bq] * len(frame_times)
+    elif params.decay_correction == "START":
+        doses = [params.decayed_dose_bq(params.series_reference)] * len(frame_times)  # type: ignore[arg-type]
+    else:
+        if any(t is None for t in frame_times):
+            raise InputError(f"{where}: DecayCorrection NONE needs FrameAcquisitionDateTime "
+                             "(0018,9074) on every frame")
+        doses = [params.decayed_dose_bq(t) for t in frame_times]  # type: ignore[arg-type]
+    return np.asarray([params.weight_kg * 1000.0 / d for d in doses])

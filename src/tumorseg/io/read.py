@@ -243,7 +243,7 @@ def read_dicom_series(
             root, len(candidates), series_id or "<no UID>", n_files, others,
         )
     if len(files) == 1 and _is_enhanced_file(Path(files[0])):
-        return _check_values(read_enhanced_multiframe(files[0], modality), files[0])
+        return _check_values(read_enhanced_multiframe(files[0], modality, suv=suv), files[0])
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames(files)
     reader.MetaDataDictionaryArrayUpdateOn()
