@@ -36,6 +36,7 @@ from tumorseg.io.orient import align_to_grid, reorient, to_lps
 from tumorseg.io.read import (
     IMAGE_SUFFIXES,
     is_image_path,
+    looks_like_dicom,
     read_channels,
     read_dicom_series,
     read_volume,
@@ -54,6 +55,7 @@ __all__ = [
     "check_same_grid",
     "grid_differences",
     "is_image_path",
+    "looks_like_dicom",
     "parse_point",
     "point_to_index",
     "read_channels",

@@ -27,6 +27,7 @@ from tumorseg.io.volume import Volume
 __all__ = [
     "IMAGE_SUFFIXES",
     "is_image_path",
+    "looks_like_dicom",
     "read_channels",
     "read_dicom_series",
     "read_volume",
@@ -96,7 +97,7 @@ def read_volume(path: str | os.PathLike[str], modality: str | None = None) -> Vo
     if not os.access(p, os.R_OK):
         raise InputError(f"{p}: permission denied")
     if not is_image_path(p):
-        if _looks_like_dicom(p):
+        if looks_like_dicom(p):
             if _is_enhanced_file(p):
                 return _check_values(read_enhanced_multiframe(p, modality), str(p))
             return read_dicom_series(p.parent, modality=modality, series_of=p)
@@ -177,7 +178,8 @@ def read_channels(
                                  source=os.pathsep.join(str(p) for p in paths))
 
 
-def _looks_like_dicom(path: Path) -> bool:
+def looks_like_dicom(path: Path) -> bool:
+    """True when ``path`` is a file with the DICOM preamble (``DICM`` at byte 128)."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(132)

@@ -27,7 +27,7 @@ import pydicom
 import SimpleITK as sitk
 
 from tumorseg.errors import InputError
-from tumorseg.io import IMAGE_SUFFIXES, Volume, read_volume
+from tumorseg.io import IMAGE_SUFFIXES, Volume, looks_like_dicom, read_volume
 from tumorseg.server.security import PathRefused, confine
 
 __all__ = [
@@ -92,14 +92,7 @@ def study_path(roots: dict[str, Path], root: str, rel_path: str) -> Path:
 
 
 def _is_dicom_file(path: Path) -> bool:
-    if path.suffix.lower() == ".dcm":
-        return True
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(132)
-    except OSError:
-        return False
-    return len(head) == 132 and head[128:132] == b"DICM"
+    return path.suffix.lower() == ".dcm" or looks_like_dicom(path)
 
 
 def _file_header(path: Path) -> tuple[str, tuple[int, int, int] | None,
