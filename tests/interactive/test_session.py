@@ -184,3 +184,29 @@ def test_multichannel_volume_uses_the_chosen_channel():
     assert seen[0] > 0.5  # channel 0 is constant: it would normalise to all zeros
     with pytest.raises(InputError, match="no channel 2"):
         InteractiveSession(vol, model=BallModel(), channel=2)
+
+
+def test_last_changed_bounds_every_change_and_results_match_cc3d():
+    import cc3d
+
+    vol = _volume()
+    s = InteractiveSession(vol, model=BallModel())
+    assert s.last_changed is None
+    steps = [lambda: s.add_click(Click((20, 20, 15))), s.new_lesion,
+             lambda: s.add_click(Click((40, 30, 10))), lambda: s.add_click((42, 30, 10)),
+             s.undo, s.redo, s.reset, s.undo]
+    for step in steps:
+        before = s.mask.copy()
+        step()
+        outside = np.ones(vol.shape, bool)
+        if s.last_changed is not None:
+            outside[s.last_changed] = False
+        np.testing.assert_array_equal(s.mask[outside], before[outside])
+        stats = cc3d.statistics(s.mask)
+        expected = [(k, int(n)) for k, n in enumerate(stats["voxel_counts"]) if k and n]
+        assert [(r.label, r.voxels) for r in s.results] == expected
+        for r in s.results:
+            np.testing.assert_allclose(r.centroid_mm,
+                                       vol.index_to_world(stats["centroids"][r.label]))
+            box = stats["bounding_boxes"][r.label]
+            assert r.bbox == (tuple(b.start for b in box), tuple(b.stop - 1 for b in box))

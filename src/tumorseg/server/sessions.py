@@ -157,7 +157,15 @@ class ServerSession:
 
     def _diff(self) -> _Change:
         mask = self.session.mask
-        box = changed_box(self._shadow, mask)
+        region = self.session.last_changed  # the session's own record of where it wrote
+        if region is None:
+            box = changed_box(self._shadow, mask)
+        else:
+            inner = changed_box(self._shadow[region], mask[region])
+            start = [s.indices(n)[0] for s, n in zip(region, mask.shape, strict=True)]
+            box = None if inner is None else (
+                tuple(a + o for a, o in zip(inner[0], start, strict=True)),
+                tuple(b + o for b, o in zip(inner[1], start, strict=True)))  # type: ignore[assignment]
         lesions: set[int] = set()
         if box is not None:
             sl = tuple(slice(a, b + 1) for a, b in zip(*box, strict=True))
