@@ -16,8 +16,16 @@ from tumorseg.cli.common import console, err_console, status
 from tumorseg.errors import InputError
 from tumorseg.io import Volume, read_volume
 
-__all__ = ["InstancesOption", "ModalityOption", "lesion_rich_table", "load_inputs",
-           "measure_command"]
+__all__ = ["ImageArgument", "InstancesOption", "MaskArgument", "ModalityOption",
+           "lesion_rich_table", "load_inputs", "measure_command"]
+
+
+#: The IMAGE and MASK arguments of ``measure`` and ``report``.
+ImageArgument = Annotated[Path, typer.Argument(
+    help="The scan (CT in HU, MR or PET): a file or a DICOM series folder.", show_default=False)]
+MaskArgument = Annotated[Path, typer.Argument(
+    help="Lesion mask on the image's grid: binary, sub-region labels or an instance map.",
+    show_default=False)]
 
 
 class ModalityOption(StrEnum):
@@ -127,12 +135,8 @@ def lesion_rich_table(result: Any) -> Table:
 
 
 def measure_command(
-    image: Annotated[Path, typer.Argument(
-        help="The scan (CT in HU, MR or PET): a file or a DICOM series folder.",
-        show_default=False)],
-    mask: Annotated[Path, typer.Argument(
-        help="Lesion mask on the image's grid: binary, sub-region labels or an instance map.",
-        show_default=False)],
+    image: ImageArgument,
+    mask: MaskArgument,
     out: Annotated[Path, typer.Option(
         "-o", "--out", help="Lesion table CSV; the case summary JSON goes beside it "
                             "(same name, .json).", show_default=False)],

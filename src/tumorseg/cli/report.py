@@ -9,7 +9,14 @@ import typer
 from rich.markup import escape
 
 from tumorseg.cli.common import console, track
-from tumorseg.cli.measure import InstancesOption, ModalityOption, lesion_rich_table, load_inputs
+from tumorseg.cli.measure import (
+    ImageArgument,
+    InstancesOption,
+    MaskArgument,
+    ModalityOption,
+    lesion_rich_table,
+    load_inputs,
+)
 from tumorseg.errors import InputError
 
 __all__ = ["report_command"]
@@ -20,12 +27,8 @@ def _progress(items: Any, total: int, description: str) -> Any:
 
 
 def report_command(
-    image: Annotated[Path, typer.Argument(
-        help="The scan (CT in HU, MR or PET): a file or a DICOM series folder.",
-        show_default=False)],
-    mask: Annotated[Path, typer.Argument(
-        help="Lesion mask on the image's grid: binary, sub-region labels or an instance map.",
-        show_default=False)],
+    image: ImageArgument,
+    mask: MaskArgument,
     out: Annotated[Path, typer.Option(
         "-o", "--out", help="The report .html; NAME.json and NAME.csv go beside it.",
         show_default=False)],
