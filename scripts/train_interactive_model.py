@@ -23,6 +23,7 @@ import shutil
 from pathlib import Path
 
 from tumorseg.interactive.guidance import GuidanceConfig
+from tumorseg.interactive.model import DEFAULT_NORMALIZATION, NORMALIZATION_SCHEMES
 from tumorseg.phantoms import generate_dataset
 from tumorseg.training.interactive import InteractiveTrainingConfig, train_interactive
 
@@ -43,6 +44,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--guidance", default="adaptive", choices=["ball", "gaussian", "adaptive"])
     parser.add_argument("--features", default="8,16,32,64")
+    parser.add_argument("--normalization", default=DEFAULT_NORMALIZATION,
+                        choices=sorted(NORMALIZATION_SCHEMES))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--no-install", action="store_true",
@@ -60,6 +63,7 @@ def main() -> None:
     config = InteractiveTrainingConfig(
         epochs=args.epochs, iterations_per_epoch=args.iterations_per_epoch,
         batch_size=args.batch_size, seed=0, guidance=GuidanceConfig(kind=args.guidance),
+        normalization=args.normalization,
         features=tuple(int(v) for v in args.features.split(",")))
     result = train_interactive(datasets, args.model_dir, config, device=args.device,
                                resume=args.resume)

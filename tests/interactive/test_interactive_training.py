@@ -66,7 +66,7 @@ def test_two_epochs_write_a_loadable_model_and_resume(brain_dataset, tmp_path):
     assert spec["split"]["val"] and not set(spec["split"]["val"]) & set(spec["split"]["train"])
     model = InteractiveModel.load(out)
     z = np.zeros((16, 16, 16), np.float32)
-    prob = model.predict(z, z, z, z)
+    prob = model.predict(np.zeros((2, 16, 16, 16), np.float32), z, z, z)
     assert prob.shape == (16, 16, 16) and np.all((prob >= 0) & (prob <= 1))
 
     with pytest.raises(InputError, match="--resume"):
@@ -111,5 +111,7 @@ def test_predict_pads_odd_sizes(tmp_path):
     save_interactive_weights(tmp_path, build_network(default_network(cfg.features)), spec)
     model = InteractiveModel.load(tmp_path, threads=1)
     z = np.zeros((13, 17, 9), np.float32)
-    prob = model.predict(z, z, z, z)
+    prob = model.predict(model.image_channels(z), z, z, z)
     assert prob.shape == (13, 17, 9) and prob.dtype == np.float32
+    with pytest.raises(ValueError, match="2 image channel"):
+        model.predict(z, z, z, z)

@@ -27,7 +27,7 @@ class BallModel:
 
     def predict(self, roi_image, pos, neg, prior):
         self.calls += 1
-        assert roi_image.shape == pos.shape == neg.shape == prior.shape == self.spec.patch_size
+        assert roi_image.shape[1:] == pos.shape == neg.shape == prior.shape == self.spec.patch_size
         return np.maximum(pos, prior) * (neg < 0.5)
 
 

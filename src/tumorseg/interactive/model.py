@@ -1,10 +1,20 @@
 """The click-guided network and its self-describing model folder.
 
-The network is a 3D U-Net (:func:`tumorseg.models.build_network`, MONAI DynUNet) over four
-channels ``[image, positive guidance, negative guidance, prior mask]``, all ``[i, j, k]`` on
-the model grid (``spacing_mm``, isotropic-ish), giving two-class logits (background, lesion).
-It is modality-agnostic: the image is one channel, normalised per ROI
-(:func:`normalize_roi`: clip to the ROI's 0.5–99.5 percentiles, then z-score).
+The network is a 3D U-Net (:func:`tumorseg.models.build_network`, MONAI DynUNet) over the
+channels ``[image channel(s)…, positive guidance, negative guidance, prior mask]``, all
+``[i, j, k]`` on the model grid (``spacing_mm``, isotropic-ish), giving two-class logits
+(background, lesion). It is modality-agnostic: one image channel is segmented at a time, and
+:func:`roi_image_channels` normalises it per ROI with one of two schemes (``model.json``
+``normalization.scheme``):
+
+* ``"roi-percentile-zscore"`` (1 channel, models before 0.x): clip to the ROI's 0.5–99.5
+  percentiles, z-score (:func:`normalize_roi`). Air and bone in a CT ROI inflate the standard
+  deviation, so a 25 HU liver lesion is only ≈ 0.1 units from the liver.
+* ``"roi-zscore+local-window"`` (2 channels, the default): the z-score above, plus an automatic
+  "window" centred on the middle of the ROI (:func:`local_window`: median and 1.4826 × MAD of
+  the central half of the ROI, clipped to ±5) — for CT that is a soft-tissue window around the
+  lesion, for MRI/PET the contrast of the lesion against its surroundings. The adaptive
+  guidance is grown on this channel (:func:`guide_image`).
 
 Model folder::
 
@@ -43,19 +53,27 @@ from tumorseg.planning import NetworkConfig
 
 __all__ = [
     "BUNDLED_INTERACTIVE",
+    "DEFAULT_NORMALIZATION",
     "INTERACTIVE_FORMAT",
+    "NORMALIZATION_SCHEMES",
     "InteractiveModel",
     "InteractiveModelSpec",
     "bundled_interactive_dir",
     "default_network",
+    "guide_image",
+    "local_window",
     "normalize_roi",
     "resolve_interactive_model",
+    "roi_image_channels",
     "save_interactive_weights",
+    "scheme_channels",
 ]
 
 INTERACTIVE_FORMAT = "tumorseg-interactive-model/1"
 BUNDLED_INTERACTIVE = "interactive-lesions"
-IN_CHANNELS = 4  # image, positive, negative, prior
+GUIDE_CHANNELS = 3  # positive, negative, prior
+NORMALIZATION_SCHEMES = {"roi-percentile-zscore": 1, "roi-zscore+local-window": 2}
+DEFAULT_NORMALIZATION = "roi-zscore+local-window"
 
 
 def bundled_interactive_dir(name: str = BUNDLED_INTERACTIVE) -> Path:
@@ -80,10 +98,13 @@ def resolve_interactive_model(model: str | os.PathLike[str] | None) -> Path:
     return path
 
 
-def default_network(features: tuple[int, ...] = (8, 16, 32, 64)) -> NetworkConfig:
-    """The guided U-Net: 3³ kernels, stride-2 pooling per stage, deep supervision."""
+def default_network(features: tuple[int, ...] = (8, 16, 32, 64),
+                    normalization: str = DEFAULT_NORMALIZATION) -> NetworkConfig:
+    """The guided U-Net: 3³ kernels, stride-2 pooling per stage, deep supervision; its input
+    channels are the image channels of ``normalization`` plus the three guidance channels."""
     n = len(features)
-    return NetworkConfig(in_channels=IN_CHANNELS, out_channels=2,
+    return NetworkConfig(in_channels=scheme_channels(normalization) + GUIDE_CHANNELS,
+                         out_channels=2,
                          kernel_sizes=((3, 3, 3),) * n,
                          strides=((1, 1, 1),) + ((2, 2, 2),) * (n - 1),
                          features=tuple(features), deep_supervision=True, deep_supr_num=1)
@@ -101,6 +122,46 @@ def normalize_roi(roi: np.ndarray) -> np.ndarray:
     return ((x - float(x.mean())) / (std if std > 1e-6 else 1.0)).astype(np.float32)
 
 
+def local_window(roi: np.ndarray, clip: float = 5.0) -> np.ndarray:
+    """``(roi - m) / s`` clipped to ``±clip``, with ``m`` the median and ``s`` the robust
+    standard deviation (1.4826 × MAD; the plain one when the MAD is 0) of the central half of
+    the ROI along each axis; float32. A constant ROI becomes all zeros."""
+    x = np.asarray(roi, dtype=np.float32)
+    centre = x[tuple(slice(n // 4, n - n // 4) if n >= 4 else slice(None) for n in x.shape)]
+    m = float(np.median(centre))
+    s = 1.4826 * float(np.median(np.abs(centre - m)))
+    if s <= 1e-6:
+        s = float(centre.std())
+    if s <= 1e-6:
+        return np.zeros_like(x)
+    return np.clip((x - m) / s, -clip, clip).astype(np.float32)
+
+
+def scheme_channels(scheme: str) -> int:
+    """Number of image channels a normalisation scheme makes.
+
+    Raises:
+        ValueError: unknown scheme.
+    """
+    if scheme not in NORMALIZATION_SCHEMES:
+        raise ValueError(f"unknown ROI normalisation {scheme!r} (known: "
+                         f"{', '.join(NORMALIZATION_SCHEMES)})")
+    return NORMALIZATION_SCHEMES[scheme]
+
+
+def roi_image_channels(roi: np.ndarray, scheme: str = DEFAULT_NORMALIZATION) -> np.ndarray:
+    """The network's image channels ``[c, i, j, k]`` (float32) for a raw ROI ``[i, j, k]``."""
+    if scheme_channels(scheme) == 1:
+        return normalize_roi(roi)[None]
+    return np.stack([normalize_roi(roi), local_window(roi)])
+
+
+def guide_image(channels: np.ndarray) -> np.ndarray:
+    """The image the adaptive guidance grows on: the last image channel (``[c, i, j, k]``) or
+    the image itself (``[i, j, k]``)."""
+    return channels if channels.ndim == 3 else channels[-1]
+
+
 @dataclass(frozen=True)
 class InteractiveModelSpec:
     """Everything ``model.json`` says about an interactive model (see the module docstring).
@@ -110,7 +171,8 @@ class InteractiveModelSpec:
         patch_size: ROI size on the model grid (voxels, i, j, k); each a multiple of 8.
         guidance: click encoding the network was trained with.
         network: the U-Net.
-        normalization: how ROIs are normalised (documentation of :func:`normalize_roi`).
+        normalization: how ROIs are normalised: ``scheme`` (see :func:`roi_image_channels`);
+            model folders without one use ``"roi-percentile-zscore"``.
         training: training configuration (plain JSON).
         split: training / validation case names.
         weights: {path (relative to the folder), sha256, size_bytes, dtype}.
@@ -123,13 +185,18 @@ class InteractiveModelSpec:
     guidance: GuidanceConfig
     network: NetworkConfig
     normalization: dict[str, Any] = field(default_factory=lambda: {
-        "scheme": "roi-percentile-zscore", "percentiles": [0.5, 99.5]})
+        "scheme": DEFAULT_NORMALIZATION, "percentiles": [0.5, 99.5], "window_clip": 5.0})
     training: dict[str, Any] = field(default_factory=dict)
     split: dict[str, Any] = field(default_factory=dict)
     weights: dict[str, Any] = field(default_factory=dict)
     validation: dict[str, Any] = field(default_factory=dict)
     version: str = __version__
     created: str = field(default_factory=utc_now)
+
+    @property
+    def normalization_scheme(self) -> str:
+        """The ROI normalisation scheme (:func:`roi_image_channels`)."""
+        return str(self.normalization.get("scheme", "roi-percentile-zscore"))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (with ``format`` and ``task``)."""
@@ -147,7 +214,8 @@ class InteractiveModelSpec:
                    patch_size=tuple(int(v) for v in d["patch_size"]),  # type: ignore[arg-type]
                    guidance=GuidanceConfig.from_dict(d["guidance"]),
                    network=NetworkConfig.from_dict(d["network"]),
-                   normalization=dict(d.get("normalization") or {}),
+                   normalization=dict(d.get("normalization")
+                                      or {"scheme": "roi-percentile-zscore"}),
                    training=dict(d.get("training") or {}), split=dict(d.get("split") or {}),
                    weights=dict(d.get("weights") or {}),
                    validation=dict(d.get("validation") or {}),
@@ -252,13 +320,18 @@ class InteractiveModel:
             raise InputError(f"{path}: weights do not fit the network in model.json") from exc
         return cls(spec, network, device, threads)
 
+    def image_channels(self, roi: np.ndarray) -> np.ndarray:
+        """This model's normalised image channels ``[c, i, j, k]`` of a raw ROI ``[i, j, k]``."""
+        return roi_image_channels(roi, self.spec.normalization_scheme)
+
     @torch.no_grad()
     def predict(self, roi_image: np.ndarray, pos: np.ndarray, neg: np.ndarray,
                 prior: np.ndarray) -> np.ndarray:
         """Lesion probability for one ROI on the model grid.
 
         Args:
-            roi_image: normalised image ``[i, j, k]`` (:func:`normalize_roi`).
+            roi_image: normalised image channels ``[c, i, j, k]``
+                (:meth:`image_channels`), or ``[i, j, k]`` for a one-channel model.
             pos, neg: positive / negative guidance channels, same shape, values in [0, 1].
             prior: prior mask channel (0/1), same shape.
 
@@ -277,7 +350,12 @@ class InteractiveModel:
 
     def _predict(self, roi_image: np.ndarray, pos: np.ndarray, neg: np.ndarray,
                  prior: np.ndarray) -> np.ndarray:
-        x = np.stack([roi_image, pos, neg, prior]).astype(np.float32)
+        image = roi_image if roi_image.ndim == 4 else roi_image[None]
+        expected = self.spec.network.in_channels - GUIDE_CHANNELS
+        if image.shape[0] != expected:
+            raise ValueError(f"this model takes {expected} image channel(s) "
+                             f"({self.spec.normalization_scheme}), got {image.shape[0]}")
+        x = np.concatenate([image, np.stack([pos, neg, prior])]).astype(np.float32)
         shape = x.shape[1:]
         pad = [(-n) % 8 for n in shape]
         t = torch.from_numpy(x)[None].to(self.device)

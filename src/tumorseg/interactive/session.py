@@ -39,7 +39,12 @@ import numpy as np
 
 from tumorseg.errors import InputError
 from tumorseg.interactive.guidance import encode_box, encode_clicks
-from tumorseg.interactive.model import InteractiveModel, InteractiveModelSpec, normalize_roi
+from tumorseg.interactive.model import (
+    InteractiveModel,
+    InteractiveModelSpec,
+    guide_image,
+    roi_image_channels,
+)
 from tumorseg.interactive.prompts import Box, Click, Prompts
 from tumorseg.interactive.roi import Roi, extract, make_roi, paste_probability
 from tumorseg.io import Volume
@@ -327,7 +332,8 @@ class InteractiveSession:
         if cached is not None:
             self._cache.move_to_end(roi)
             return cached
-        image = normalize_roi(extract(self._image, roi))
+        image = roi_image_channels(extract(self._image, roi),
+                                   self.model.spec.normalization_scheme)
         self._cache[roi] = image
         while len(self._cache) > 8:
             self._cache.popitem(last=False)
@@ -360,8 +366,9 @@ class InteractiveSession:
         shape = roi.shape
         sp = spec.spacing_mm
         current = extract(self._mask, roi, label=True)
-        pos = encode_clicks(shape, sp, [roi.to_model(p) for p in positive], spec.guidance, image)
-        neg = encode_clicks(shape, sp, [roi.to_model(p) for p in negative], spec.guidance, image)
+        guide = guide_image(image)
+        pos = encode_clicks(shape, sp, [roi.to_model(p) for p in positive], spec.guidance, guide)
+        neg = encode_clicks(shape, sp, [roi.to_model(p) for p in negative], spec.guidance, guide)
         others = (current > 0) & (current != lesion)
         np.maximum(neg, others.astype(np.float32), out=neg)
         prior = (current == lesion).astype(np.float32)

@@ -31,6 +31,7 @@ import numpy as np
 from scipy import ndimage
 
 from tumorseg.interactive.guidance import GuidanceConfig, encode_box, encode_clicks
+from tumorseg.interactive.model import guide_image
 
 __all__ = [
     "ClickSample",
@@ -74,7 +75,7 @@ class ClickSample:
     """The prompts of one training patch (mutable: error-driven clicks are appended).
 
     Attributes:
-        image: normalised patch ``[i, j, k]`` (float32).
+        image: normalised patch channels ``[c, i, j, k]`` (float32; ``[i, j, k]`` for one).
         target: the lesion to segment, bool ``[i, j, k]``.
         others: other lesions in the patch, bool ``[i, j, k]``.
         positive, negative: click positions (voxel indices of the patch).
@@ -159,15 +160,18 @@ def simulate_prompts(image: np.ndarray, target: np.ndarray, others: np.ndarray,
 
 def guidance_channels(sample: ClickSample, spacing: Sequence[float],
                       guidance: GuidanceConfig) -> np.ndarray:
-    """The network input ``[4, i, j, k]``: image, positive, negative (with other lesions when
-    ``others_negative``), prior."""
-    shape = sample.image.shape
-    pos = encode_clicks(shape, spacing, sample.positive, guidance, sample.image)
-    neg = encode_clicks(shape, spacing, sample.negative, guidance, sample.image)
+    """The network input ``[c + 3, i, j, k]``: image channel(s), positive, negative (with other
+    lesions when ``others_negative``), prior. The adaptive guidance grows on
+    :func:`~tumorseg.interactive.model.guide_image`."""
+    image = sample.image if sample.image.ndim == 4 else sample.image[None]
+    guide = guide_image(image)
+    shape = guide.shape
+    pos = encode_clicks(shape, spacing, sample.positive, guidance, guide)
+    neg = encode_clicks(shape, spacing, sample.negative, guidance, guide)
     if sample.others_negative and sample.others.any():
         np.maximum(neg, sample.others.astype(np.float32), out=neg)
     prior = np.zeros(shape, np.float32) if sample.prior is None else sample.prior
-    return np.stack([sample.image, pos, neg, prior]).astype(np.float32)
+    return np.concatenate([image, np.stack([pos, neg, prior])]).astype(np.float32)
 
 
 def error_click(prediction: np.ndarray, target: np.ndarray, spacing: Sequence[float]
@@ -209,12 +213,12 @@ def add_error_clicks(samples: list[ClickSample], predict: Callable[[np.ndarray],
 
     Args:
         samples: the batch (their clicks and priors are updated).
-        predict: batch input ``[b, 4, i, j, k]`` → probability ``[b, i, j, k]`` (no grad).
+        predict: batch input ``[b, c + 3, i, j, k]`` → probability ``[b, i, j, k]`` (no grad).
         spacing, guidance: model grid spacing and click encoding.
         iterations: rounds (0 returns the first-click input).
 
     Returns:
-        The final batch input ``[b, 4, i, j, k]``.
+        The final batch input ``[b, c + 3, i, j, k]``.
     """
     batch = np.stack([guidance_channels(s, spacing, guidance) for s in samples])
     for _ in range(iterations):

@@ -39,10 +39,12 @@ from torch.nn.parallel import DistributedDataParallel
 from tumorseg.errors import InputError
 from tumorseg.interactive.guidance import GuidanceConfig
 from tumorseg.interactive.model import (
+    DEFAULT_NORMALIZATION,
     InteractiveModelSpec,
     default_network,
-    normalize_roi,
+    roi_image_channels,
     save_interactive_weights,
+    scheme_channels,
 )
 from tumorseg.interactive.randomize import RandomizationConfig, randomize_appearance
 from tumorseg.interactive.roi import extract, make_roi
@@ -100,6 +102,8 @@ class InteractiveTrainingConfig:
         val_fraction: share of cases held out for validation (at least one case).
         max_val_regions: validation regions per epoch (the first ones, fixed).
         seed: weights, sampling, randomisation and click simulation.
+        normalization: ROI normalisation scheme
+            (:func:`~tumorseg.interactive.model.roi_image_channels`).
         guidance, simulation, randomization: sub-configurations.
     """
 
@@ -116,6 +120,7 @@ class InteractiveTrainingConfig:
     val_fraction: float = 0.1
     max_val_regions: int = 12
     seed: int = 0
+    normalization: str = DEFAULT_NORMALIZATION
     guidance: GuidanceConfig = field(default_factory=GuidanceConfig)
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
     randomization: RandomizationConfig = field(default_factory=RandomizationConfig)
@@ -127,6 +132,7 @@ class InteractiveTrainingConfig:
             raise ValueError("region_size must be at least patch_size")
         if self.epochs < 1 or self.iterations_per_epoch < 1 or self.batch_size < 1:
             raise ValueError("epochs, iterations_per_epoch and batch_size must be ≥ 1")
+        scheme_channels(self.normalization)  # raises on an unknown scheme
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -140,8 +146,10 @@ class InteractiveTrainingConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> InteractiveTrainingConfig:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict` (a configuration from before ``normalization`` existed
+        used ``"roi-percentile-zscore"``)."""
         d = dict(d)
+        d.setdefault("normalization", "roi-percentile-zscore")
         for k in ("spacing_mm", "patch_size", "region_size", "features"):
             if k in d:
                 d[k] = tuple(d[k])
@@ -249,7 +257,7 @@ def _patch(region: LesionRegion, config: InteractiveTrainingConfig, rng: np.rand
         image = randomize_appearance(image, region.regions[sl], config.randomization, rng)
     target = inst == region.target
     others = (inst > 0) & ~target
-    return normalize_roi(image), target, others
+    return roi_image_channels(image, config.normalization), target, others
 
 
 def _predictor(network: torch.nn.Module, device: torch.device):
@@ -356,7 +364,7 @@ def train_interactive(dataset_dirs: Sequence[str | os.PathLike[str]],
         raise InputError(f"{', '.join(str(d) for d in dataset_dirs)}: no lesions to train on")
 
     torch.manual_seed(config.seed)
-    network = build_network(default_network(config.features)).to(dev)
+    network = build_network(default_network(config.features, config.normalization)).to(dev)
     optimizer = torch.optim.AdamW(network.parameters(), lr=config.learning_rate,
                                   weight_decay=config.weight_decay)
     rows: list[dict[str, Any]] = []
@@ -374,7 +382,10 @@ def train_interactive(dataset_dirs: Sequence[str | os.PathLike[str]],
     loss_fn = DeepSupervisionLoss()
     spec = InteractiveModelSpec(
         spacing_mm=config.spacing_mm, patch_size=config.patch_size, guidance=config.guidance,
-        network=default_network(config.features), training=config.to_dict(),
+        network=default_network(config.features, config.normalization),
+        normalization={"scheme": config.normalization, "percentiles": [0.5, 99.5],
+                       "window_clip": 5.0},
+        training=config.to_dict(),
         split={"train": train_names, "val": val_names,
                "datasets": [Path(d).name for d in dataset_dirs]})
     rng = np.random.default_rng([config.seed, ctx.rank, start_epoch])
