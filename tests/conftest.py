@@ -1,7 +1,9 @@
-"""Shared test fixtures: tiny synthetic volumes and the optional real-data folder."""
+"""Shared test fixtures: tiny synthetic volumes, the optional real-data folder, and a real
+Orthanc DICOMweb server (skipped when not installed)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -38,3 +40,13 @@ def oblique_volume() -> Volume:
     arr = rng.normal(size=(13, 11, 7)).astype(np.float32) * 100
     return Volume(arr, spacing=(0.73, 1.21, 3.3), origin=(-120.5, 33.25, -402.0),
                   direction=oblique_direction(1), modality="CT")
+
+
+@pytest.fixture(scope="module")
+def orthanc(tmp_path_factory) -> Iterator[str]:
+    """DICOMweb URL of a fresh Orthanc on 127.0.0.1 (basic auth ``tests.pacs.orthanc.USER``/
+    ``PASSWORD``), one per test module; skips when Orthanc is not installed."""
+    from tests.pacs.orthanc import running_orthanc
+
+    with running_orthanc(tmp_path_factory.mktemp("orthanc")) as url:
+        yield url

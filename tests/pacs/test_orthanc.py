@@ -1,81 +1,22 @@
 """Integration with a real Orthanc + DICOMweb plugin started on 127.0.0.1 by the test:
 push a CT series, pull it, segment, export SEG and RTSTRUCT, push both, query them back.
+The ``orthanc`` fixture (tests/conftest.py) starts it, or skips when it is not installed.
 Also: unreachable server and a wrong password give one line and write nothing."""
 
 from __future__ import annotations
 
-import json
-import shutil
-import socket
-import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
 import pydicom
 import pytest
-import requests
 
 from tests.conftest import REAL_DATA
 from tests.io.dicom_factory import write_series
+from tests.pacs.orthanc import PASSWORD, USER, free_port
 from tumorseg.cli.main import main
 from tumorseg.io import read_volume
 from tumorseg.pacs import connect, search_series
-
-PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
-USER, PASSWORD = "tumorseg", "s3cret"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def orthanc(tmp_path_factory):
-    exe = shutil.which("Orthanc")
-    if exe is None or not PLUGIN.exists():
-        pytest.skip("Orthanc or its DICOMweb plugin is not installed "
-                    "(apt-get install orthanc orthanc-dicomweb; .ci/run does)")
-    root = tmp_path_factory.mktemp("orthanc")
-    port = _free_port()
-    config = {
-        "Name": "tumorseg-test",
-        "StorageDirectory": str(root / "db"),
-        "IndexDirectory": str(root / "db"),
-        "HttpPort": port,
-        "DicomServerEnabled": False,
-        "DicomPort": _free_port(),
-        "RemoteAccessAllowed": False,
-        "AuthenticationEnabled": True,
-        "RegisteredUsers": {USER: PASSWORD},
-        "Plugins": [str(PLUGIN)],
-        "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
-    }
-    (root / "config.json").write_text(json.dumps(config))
-    log = open(root / "orthanc.log", "w")
-    proc = subprocess.Popen([exe, str(root / "config.json")], stdout=log,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(f"{url}/system", auth=(USER, PASSWORD), timeout=2).ok:
-                break
-        except requests.ConnectionError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("Orthanc did not start: " + (root / "orthanc.log").read_text()[-2000:])
-        time.sleep(0.2)
-    yield f"{url}/dicom-web"
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +74,7 @@ def test_wrong_password_and_unreachable_server(orthanc, tmp_path, capsys):
                  "--user", USER, "--password", "wrong"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "HTTP 401" in err and "\n" not in err
-    dead = f"http://127.0.0.1:{_free_port()}/dicom-web"
+    dead = f"http://127.0.0.1:{free_port()}/dicom-web"
     assert main(["pull", "--dicomweb", dead, "--study", "1.2.3", "-o", str(out),
                  "--attempts", "1"]) == 2
     err = capsys.readouterr().err.strip()

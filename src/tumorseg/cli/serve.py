@@ -45,6 +45,18 @@ def serve_command(
         "--viewer-modules", help="node_modules folder holding @niivue/niivue (default: "
                                  "./node_modules or the repository's).", show_default=False)
     ] = None,
+    dicomweb: Annotated[str | None, typer.Option(
+        "--dicomweb", help="Also list the CT/MR/PT series of this DICOMweb server (e.g. "
+                           "http://pacs:8042/dicom-web); opened series are cached under "
+                           "--state.", show_default=False)] = None,
+    dicomweb_user: Annotated[str | None, typer.Option(
+        "--dicomweb-user", help="DICOMweb HTTP basic auth user.", show_default=False)] = None,
+    dicomweb_password: Annotated[str | None, typer.Option(
+        "--dicomweb-password", help="DICOMweb HTTP basic auth password.",
+        show_default=False)] = None,
+    dicomweb_token: Annotated[str | None, typer.Option(
+        "--dicomweb-token", help="DICOMweb bearer token (instead of user and password).",
+        show_default=False)] = None,
 ) -> None:
     """Serve the interactive web application: open a scan in the browser, click on tumors,
     correct, accept and export lesions. Sessions, accepted masks and an audit trail of
@@ -54,6 +66,7 @@ def serve_command(
     required and printed. Stop with Ctrl-C.
 
     Example: tumorseg serve --data scans/ --port 8000
+    (add --dicomweb http://pacs:8042/dicom-web to list a PACS's series as well)
     """
     import uvicorn
 
@@ -70,7 +83,9 @@ def serve_command(
                           state_dir=(state or data / ".tumorseg-state").resolve(), host=host,
                           token=token, model=model, auto_model=auto_model, device=device,
                           max_upload_mb=max_upload_mb, model_workers=model_workers,
-                          torch_threads=torch_threads, viewer_modules=viewer_modules)
+                          torch_threads=torch_threads, viewer_modules=viewer_modules,
+                          dicomweb_url=dicomweb, dicomweb_user=dicomweb_user,
+                          dicomweb_password=dicomweb_password, dicomweb_token=dicomweb_token)
     app = create_app(config)
     if app.state.engine.model is None:
         err_console.print(f"[yellow]warning:[/yellow] {app.state.engine.model_error}; clicks "

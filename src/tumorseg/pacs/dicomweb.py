@@ -3,9 +3,10 @@
 Built on ``dicomweb-client``. Authentication: HTTP basic (user and password) or a bearer
 token. Pulled instances land in a temporary folder beside the destination, which is renamed
 to the destination once everything arrived: an interrupted or failed pull leaves nothing
-under the destination's name. Every failure is an :class:`~tumorseg.errors.InputError`
-with one line naming the server (unreachable, authentication refused, study not found,
-instances rejected).
+under the destination's name. Every server failure is a :class:`DicomwebError` (an
+:class:`~tumorseg.errors.InputError`) with one line naming the server (unreachable,
+authentication refused, study not found, instances rejected) and the HTTP status the server
+answered (None when it did not answer).
 """
 
 from __future__ import annotations
@@ -24,10 +25,25 @@ from pydicom.dataset import Dataset
 
 from tumorseg.errors import InputError
 
-__all__ = ["connect", "pull_study", "push_files", "search_series"]
+__all__ = ["DicomwebError", "connect", "pull_series", "pull_study", "push_files",
+           "search_series"]
 
-#: QIDO attribute tags (hex) read from search results.
-_SERIES_UID, _MODALITY, _N_INSTANCES = "0020000E", "00080060", "00201209"
+#: QIDO attribute tags (hex) read from search results, by the key they get in a result row.
+_TAGS = {"uid": "0020000E", "modality": "00080060", "instances": "00201209",
+         "study_uid": "0020000D", "patient": "00100010", "study_description": "00081030",
+         "description": "0008103E", "number": "00200011"}
+#: QIDO ``includefield`` keywords: attributes a server may leave out of a series search.
+_FIELDS = ("StudyInstanceUID", "PatientName", "StudyDescription", "SeriesDescription",
+           "SeriesNumber", "NumberOfSeriesRelatedInstances")
+
+
+class DicomwebError(InputError):
+    """A DICOMweb request failed; ``status`` is the server's HTTP status (None: no answer,
+    e.g. unreachable or timed out)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def connect(url: str, user: str | None = None, password: str | None = None,
@@ -65,31 +81,43 @@ def _server_errors(client: DICOMwebClient, what: str) -> Iterator[None]:
     try:
         yield
     except requests.exceptions.ConnectionError as exc:
-        raise InputError(f"{url}: cannot reach the DICOMweb server while {what} "
-                         f"({type(exc).__name__})") from exc
+        raise DicomwebError(f"{url}: cannot reach the DICOMweb server while {what} "
+                            f"({type(exc).__name__})") from exc
     except requests.exceptions.Timeout as exc:
-        raise InputError(f"{url}: the DICOMweb server timed out while {what}") from exc
+        raise DicomwebError(f"{url}: the DICOMweb server timed out while {what}") from exc
     except requests.exceptions.HTTPError as exc:
-        code = exc.response.status_code if exc.response is not None else "?"
+        code = exc.response.status_code if exc.response is not None else None
         reason = {401: "authentication required or refused", 403: "access forbidden",
-                  404: "not found"}.get(code, "request failed")  # type: ignore[call-overload]
-        raise InputError(f"{url}: HTTP {code} ({reason}) while {what}") from exc
+                  404: "not found"}.get(code, "request failed")  # type: ignore[arg-type]
+        raise DicomwebError(f"{url}: HTTP {code or '?'} ({reason}) while {what}",
+                            code) from exc
 
 
-def search_series(client: DICOMwebClient, study_uid: str, modality: str | None = None
-                  ) -> list[dict[str, str | int]]:
-    """QIDO-RS: the series of a study as dicts with ``uid``, ``modality``, ``instances``."""
+def _value(item: dict, tag: str) -> str | int:
+    """The first value of a DICOM JSON attribute ("" when absent); a person name as its
+    alphabetic form."""
+    values = item.get(tag, {}).get("Value", [""])
+    first = values[0] if values else ""
+    if isinstance(first, dict):  # PN: {"Alphabetic": "Family^Given"}
+        return str(first.get("Alphabetic", ""))
+    return first  # type: ignore[no-any-return]
+
+
+def search_series(client: DICOMwebClient, study_uid: str | None, modality: str | None = None,
+                  limit: int | None = None) -> list[dict[str, str | int]]:
+    """QIDO-RS: the series of a study (``study_uid`` None: of every study on the server).
+
+    Returns dicts with ``uid``, ``modality``, ``instances``, ``study_uid``, ``patient``,
+    ``study_description``, ``description`` and ``number`` ("" where the server gives no
+    value). ``limit``: at most that many series (None: every one, paging as needed).
+    """
     filters = {"Modality": modality} if modality else None
-    with _server_errors(client, f"searching study {study_uid}"):
+    what = f"searching study {study_uid}" if study_uid else "searching series"
+    with _server_errors(client, what):
         found = client.search_for_series(study_instance_uid=study_uid, search_filters=filters,
-                                         get_remaining=True)
-
-    def value(item: dict, tag: str) -> str | int:
-        values = item.get(tag, {}).get("Value", [""])
-        return values[0] if values else ""
-
-    return [{"uid": value(s, _SERIES_UID), "modality": value(s, _MODALITY),
-             "instances": value(s, _N_INSTANCES)} for s in found]
+                                         fields=list(_FIELDS), limit=limit,
+                                         get_remaining=limit is None)
+    return [{key: _value(s, tag) for key, tag in _TAGS.items()} for s in found]
 
 
 def pull_study(client: DICOMwebClient, study_uid: str, out: str | os.PathLike[str],
@@ -102,36 +130,77 @@ def pull_study(client: DICOMwebClient, study_uid: str, out: str | os.PathLike[st
     instance received. Returns the written files (under their final names).
     """
     dest = Path(out)
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise InputError(f"{dest}: exists and is not an empty folder")
+    _check_empty(dest)
     series = list(series_uids) if series_uids else [
         str(s["uid"]) for s in search_series(client, study_uid)]
     if not series:
-        raise InputError(f"{client.base_url}: study {study_uid} not found (no series)")
+        raise DicomwebError(f"{client.base_url}: study {study_uid} not found (no series)", 404)
+    with _staged(dest) as tmp:
+        written: list[Path] = []
+        for uid in series:
+            written += _save_series(client, study_uid, uid, tmp / _safe(uid), progress)
+        if not written:
+            raise DicomwebError(f"{client.base_url}: study {study_uid} has no instances to "
+                                "pull", 404)
+    return [dest / p.relative_to(tmp) for p in written]
+
+
+def pull_series(client: DICOMwebClient, study_uid: str, series_uid: str,
+                out: str | os.PathLike[str], progress: Callable[[int], None] | None = None
+                ) -> list[Path]:
+    """WADO-RS: download one series into ``out/<SOPInstanceUID>.dcm``, atomically as
+    :func:`pull_study` (``out`` must not exist or be an empty folder).
+
+    Returns the written files (under their final names). A series the server does not
+    have is a :class:`DicomwebError` with status 404.
+    """
+    dest = Path(out)
+    _check_empty(dest)
+    with _staged(dest) as tmp:
+        written = _save_series(client, study_uid, series_uid, tmp, progress)
+        if not written:
+            raise DicomwebError(f"{client.base_url}: series {series_uid} of study {study_uid} "
+                                "not found (no instances)", 404)
+    return [dest / p.relative_to(tmp) for p in written]
+
+
+def _check_empty(dest: Path) -> None:
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise InputError(f"{dest}: exists and is not an empty folder")
+
+
+@contextmanager
+def _staged(dest: Path) -> Iterator[Path]:
+    """A fresh hidden folder beside ``dest``, renamed to ``dest`` when the block succeeds and
+    removed when it fails (``dest`` must not exist or be an empty folder)."""
+    _check_empty(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-", dir=dest.parent))
     try:
-        written: list[Path] = []
-        for uid in series:
-            with _server_errors(client, f"retrieving series {uid}"):
-                for ds in client.iter_series(study_instance_uid=study_uid,
-                                             series_instance_uid=uid):
-                    folder = tmp / _safe(uid)
-                    folder.mkdir(exist_ok=True)
-                    path = folder / f"{_safe(str(ds.SOPInstanceUID))}.dcm"
-                    ds.save_as(path, enforce_file_format=True)
-                    written.append(path.relative_to(tmp))
-                    if progress is not None:
-                        progress(1)
-        if not written:
-            raise InputError(f"{client.base_url}: study {study_uid} has no instances to pull")
+        yield tmp
         if dest.exists():
             dest.rmdir()
         os.replace(tmp, dest)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return [dest / p for p in written]
+
+
+def _save_series(client: DICOMwebClient, study_uid: str, series_uid: str, folder: Path,
+                 progress: Callable[[int], None] | None) -> list[Path]:
+    """Retrieve one series into ``folder/<SOPInstanceUID>.dcm`` (created on the first
+    instance); returns the files written."""
+    written: list[Path] = []
+    with _server_errors(client, f"retrieving series {series_uid}"):
+        for ds in client.iter_series(study_instance_uid=study_uid,
+                                     series_instance_uid=series_uid):
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{_safe(str(ds.SOPInstanceUID))}.dcm"
+            ds.save_as(path, enforce_file_format=True)
+            written.append(path)
+            if progress is not None:
+                progress(1)
+    return written
 
 
 def _safe(uid: str) -> str:
@@ -161,7 +230,7 @@ def push_files(client: DICOMwebClient, files: Sequence[str | os.PathLike[str]],
         if failed:
             reasons = ", ".join(f"{i.get('ReferencedSOPInstanceUID', '?')} (reason "
                                 f"{i.get('FailureReason', '?')})" for i in failed)
-            raise InputError(f"{client.base_url}: the server rejected {reasons}")
+            raise DicomwebError(f"{client.base_url}: the server rejected {reasons}")
         stored.extend(str(ds.SOPInstanceUID) for ds in datasets)
         if progress is not None:
             progress(len(datasets))

@@ -24,23 +24,27 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tumorseg import __version__
 from tumorseg.errors import InputError, TumorsegError
-from tumorseg.io import Volume, write_volume
+from tumorseg.io import Volume, read_volume, write_volume
+from tumorseg.pacs.dicomweb import DicomwebError
 from tumorseg.server import schemas as S
 from tumorseg.server.config import ServerConfig
+from tumorseg.server.dicomweb_source import DICOMWEB_ROOT, DicomwebSource, http_status
 from tumorseg.server.engine import Engine
-from tumorseg.server.errors import status_of
+from tumorseg.server.errors import Conflict, status_of
 from tumorseg.server.exports import download_path, export_mask
 from tumorseg.server.lesions import lesion_table
 from tumorseg.server.security import is_loopback, token_matches
 from tumorseg.server.sessions import ServerSession, SessionRegistry
 from tumorseg.server.store import Store
-from tumorseg.server.studies import TooLarge, discover, read_study, save_upload, study_path
+from tumorseg.server.studies import TooLarge, discover, save_upload, study_path
 from tumorseg.server.viewer import STATIC_DIR, find_niivue, install_page
 
 __all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+#: Response header of ``GET /api/studies`` saying why the DICOMweb series are missing.
+DICOMWEB_ERROR_HEADER = "X-Tumorseg-Dicomweb-Error"
 
 
 def _int_triple(text: str, name: str) -> tuple[int, int, int]:
@@ -91,18 +95,35 @@ def create_app(config: ServerConfig) -> FastAPI:
     """The application serving ``config.data_dir`` (see the module docstring).
 
     Raises:
-        InputError: a non-loopback ``host`` without a token.
+        InputError: a non-loopback ``host`` without a token; a bad ``dicomweb_url`` or
+            combination of its credentials.
     """
     if not is_loopback(config.host) and config.token is None:
         raise InputError(f"--host {config.host}: serving beyond this computer needs a token")
     state = Path(config.state_dir)
     state.mkdir(parents=True, exist_ok=True)
     roots = {"data": Path(config.data_dir).resolve(), "uploads": (state / "uploads").resolve()}
+    remote = None
+    if config.dicomweb_url is not None:
+        remote = DicomwebSource(config.dicomweb_url, state / "dicomweb", config.dicomweb_user,
+                                config.dicomweb_password, config.dicomweb_token)
+    elif any(v is not None for v in (config.dicomweb_user, config.dicomweb_password,
+                                      config.dicomweb_token)):
+        raise InputError("DICOMweb credentials given without a DICOMweb URL (--dicomweb)")
     store = Store(state / "tumorseg.sqlite")
     engine = Engine(config)
 
+    def source_path(study: dict[str, Any]) -> Path:
+        """The file or folder of a study; a DICOMweb series is retrieved unless cached."""
+        if study["root"] == DICOMWEB_ROOT:
+            if remote is None:
+                raise Conflict(f"{study['name']}: a DICOMweb study, but the server was started "
+                               "without --dicomweb")
+            return remote.fetch(study["rel_path"])
+        return study_path(roots, study["root"], study["rel_path"])
+
     def load(study: dict[str, Any]) -> Volume:
-        volume = read_study(roots, study["root"], study["rel_path"])
+        volume = read_volume(source_path(study))
         store.put_study({**study, "modality": volume.modality, "shape": list(volume.shape),
                          "spacing": list(volume.spacing)})
         return volume
@@ -123,11 +144,16 @@ def create_app(config: ServerConfig) -> FastAPI:
                              413: {"model": S.ErrorBody}, 422: {"model": S.ErrorBody}})
     app.state.config, app.state.store, app.state.engine = config, store, engine
     app.state.registry = registry
+    app.state.dicomweb = remote
 
     # ----------------------------------------------------------------- errors
     @app.exception_handler(TumorsegError)
     async def _tumorseg_error(request: Request, exc: TumorsegError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=status_of(exc))
+
+    @app.exception_handler(DicomwebError)
+    async def _dicomweb_error(request: Request, exc: DicomwebError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=http_status(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -170,16 +196,16 @@ def create_app(config: ServerConfig) -> FastAPI:
     def refresh_studies() -> list[dict[str, Any]]:
         known = {r["id"]: r for r in store.studies()}
         found = []
-        for name, root in roots.items():
-            for ref in discover(name, root):
-                row = ref.as_row()
-                old = known.get(ref.id)
-                if old is None or old.get("shape") is None:
-                    store.put_study(row)
-                else:
-                    row = {**row, "modality": old["modality"], "shape": old["shape"],
-                           "spacing": old["spacing"]}
-                found.append(row)
+        refs = [ref for name, root in roots.items() for ref in discover(name, root)]
+        for ref in refs + (remote.list_studies() if remote is not None else []):
+            row = ref.as_row()
+            old = known.get(ref.id)
+            if old is None or old.get("shape") is None:
+                store.put_study(row)
+            else:
+                row = {**row, "modality": old["modality"], "shape": old["shape"],
+                       "spacing": old["spacing"]}
+            found.append(row)
         return found
 
     def study_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -192,8 +218,11 @@ def create_app(config: ServerConfig) -> FastAPI:
                 "model_error": engine.model_error}
 
     @app.get("/api/studies", response_model=list[S.Study], tags=["studies"])
-    async def studies() -> list[dict[str, Any]]:
+    async def studies(response: Response) -> list[dict[str, Any]]:
         rows = await in_pool(engine.light_pool, refresh_studies)
+        if remote is not None and remote.last_error is not None:
+            text = remote.last_error.encode("ascii", "replace").decode()[:500]
+            response.headers[DICOMWEB_ERROR_HEADER] = text
         return [study_json(r) for r in rows]
 
     @app.post("/api/studies/upload", response_model=S.Study, tags=["studies"])
@@ -208,6 +237,9 @@ def create_app(config: ServerConfig) -> FastAPI:
         def run() -> ServerSession:
             if store.study(body.study_id) is None:
                 refresh_studies()
+            study = store.study(body.study_id)
+            if study is not None and study["root"] == DICOMWEB_ROOT:
+                source_path(study)  # retrieve now, outside the registry's lock
             return registry.open(body.study_id)
         s = await in_pool(engine.light_pool, run)
         v = s.volume
@@ -327,7 +359,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     async def export(sid: str, body: S.ExportRequest) -> dict[str, Any]:
         def run() -> str:
             s = registry.get(sid)
-            path = study_path(roots, s.study["root"], s.study["rel_path"])
+            path = source_path(s.study)
             return export_mask(body.format, s.volume, s.mask_copy(), s.study["name"], path,
                                s.id, state, store, engine.info)
         return {"url": await in_pool(engine.light_pool, run)}

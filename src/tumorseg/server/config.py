@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from tumorseg.server.dicomweb_source import redact_url
+
 __all__ = ["ServerConfig"]
 
 
@@ -38,6 +40,10 @@ class ServerConfig:
         torch_threads: torch intra-op threads per model call (None: torch's default).
         viewer_modules: ``node_modules`` folder holding ``@niivue/niivue`` (None: search
             the current directory and the repository root).
+        dicomweb_url: a DICOMweb server whose CT/MR/PT series are listed as studies too
+            (None: none); retrieved series are cached under ``state_dir/dicomweb``.
+        dicomweb_user, dicomweb_password: its HTTP basic authentication;
+        dicomweb_token: or its bearer token (not both).
     """
 
     data_dir: Path
@@ -51,6 +57,10 @@ class ServerConfig:
     model_workers: int = 1
     torch_threads: int | None = None
     viewer_modules: Path | None = None
+    dicomweb_url: str | None = None
+    dicomweb_user: str | None = None
+    dicomweb_password: str | None = field(default=None, repr=False)
+    dicomweb_token: str | None = field(default=None, repr=False)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -69,7 +79,8 @@ class ServerConfig:
         return int(self.max_upload_mb * 1024 * 1024)
 
     def describe(self) -> dict[str, Any]:
-        """JSON-ready summary (no token), written to ``state_dir/server.json`` at start."""
+        """JSON-ready summary (no token or password), written to ``state_dir/server.json``
+        at start."""
         def name(value: Any) -> str | None:
             if value is None or isinstance(value, str | Path):
                 return None if value is None else str(value)
@@ -80,7 +91,11 @@ class ServerConfig:
                 "device": self.device, "max_upload_mb": self.max_upload_mb,
                 "model_workers": self.model_workers, "torch_threads": self.torch_threads,
                 "viewer_modules": None if self.viewer_modules is None
-                else str(self.viewer_modules)}
+                else str(self.viewer_modules),
+                "dicomweb": None if self.dicomweb_url is None
+                else redact_url(self.dicomweb_url),
+                "dicomweb_auth": "token" if self.dicomweb_token else "basic"
+                if self.dicomweb_user is not None or "@" in str(self.dicomweb_url) else None}
 
     def to_json(self) -> str:
         return json.dumps(self.describe(), indent=2) + "\n"

@@ -21,6 +21,8 @@ __all__ = [
     "LesionState",
     "MaskPatch",
     "OpenSession",
+    "PromptClick",
+    "PromptState",
     "SelectRequest",
     "SessionState",
     "SessionWithStudy",
@@ -95,6 +97,18 @@ class LesionState(BaseModel):
     voxels: int
 
 
+class PromptClick(BaseModel):
+    ijk: list[int]
+    positive: bool
+
+
+class PromptState(BaseModel):
+    """The prompts that made the active lesion's current mask (follows undo/redo)."""
+
+    clicks: list[PromptClick]
+    box: ChangedBox | None
+
+
 class SessionState(BaseModel):
     session_id: str
     version: int
@@ -104,6 +118,7 @@ class SessionState(BaseModel):
     seconds: float | None
     can_undo: bool
     can_redo: bool
+    prompts: PromptState
 
 
 class SessionWithStudy(SessionState):

@@ -282,6 +282,8 @@ class ServerSession:
         with self.lock:
             results = self.session.results
             can_undo, can_redo = self._undoable > 0, self._redoable > 0
+            mine = self.session.prompts.get(self.session.active_lesion)
+            box = None if mine is None else mine.box
             return {
                 "session_id": self.id, "version": self.version,
                 "active_lesion": self.session.active_lesion,
@@ -289,7 +291,11 @@ class ServerSession:
                              "accepted": r.label in self.accepted} for r in results],
                 "changed": None if self.changed is None else
                 {"lo": list(self.changed[0]), "hi": list(self.changed[1])},
-                "seconds": self.seconds, "can_undo": can_undo, "can_redo": can_redo}
+                "seconds": self.seconds, "can_undo": can_undo, "can_redo": can_redo,
+                "prompts": {
+                    "clicks": [{"ijk": list(c.index), "positive": c.positive}
+                               for c in (mine.clicks if mine else ())],
+                    "box": None if box is None else {"lo": list(box.lo), "hi": list(box.hi)}}}
 
     def patch(self, lo: Index, hi: Index) -> dict[str, Any]:
         """The mask inside the inclusive box ``lo…hi``, Fortran order (i fastest), base64."""

@@ -27,7 +27,7 @@ import pydicom
 import SimpleITK as sitk
 
 from tumorseg.errors import InputError
-from tumorseg.io import IMAGE_SUFFIXES, Volume, looks_like_dicom, read_volume
+from tumorseg.io import IMAGE_SUFFIXES, looks_like_dicom, read_volume
 from tumorseg.server.security import PathRefused, confine
 
 __all__ = [
@@ -35,7 +35,6 @@ __all__ = [
     "StudyRef",
     "TooLarge",
     "discover",
-    "read_study",
     "save_upload",
     "study_id",
     "study_path",
@@ -175,12 +174,6 @@ def discover(root_name: str, root: Path) -> list[StudyRef]:
         out.append(StudyRef(study_id(root_name, rel), name if rel != "." else root.name,
                             root_name, rel, modality, shape, spacing))
     return out
-
-
-def read_study(roots: dict[str, Path], root: str, rel_path: str) -> Volume:
-    """Read a study's image (confined to its root). Raises InputError / PathRefused."""
-    path = study_path(roots, root, rel_path)
-    return read_volume(path)
 
 
 # ------------------------------------------------------------------------- uploads

@@ -30,13 +30,36 @@ export async function api(path, { method = "GET", body = undefined } = {}) {
   } catch (err) {
     throw new ApiError(`cannot reach the server (${err.message})`);
   }
-  if (!res.ok) {
-    let detail = `${res.status} ${res.statusText}`;
-    try {
-      const j = await res.json();
-      if (j && j.detail) detail = typeof j.detail === "string" ? j.detail : JSON.stringify(j.detail);
-    } catch (_) { /* not JSON */ }
-    throw new ApiError(detail);
-  }
+  if (!res.ok) throw new ApiError(detailOf(await res.text(), res.status, res.statusText));
   return res.json();
+}
+
+// The server's one-line {"detail": …} of a failed answer, else its status line.
+function detailOf(text, status, statusText) {
+  try {
+    const j = JSON.parse(text);
+    if (j && j.detail) return typeof j.detail === "string" ? j.detail : JSON.stringify(j.detail);
+  } catch (_) { /* not JSON */ }
+  return `${status} ${statusText}`;
+}
+
+/** Upload `file` (multipart field "file") to `path`; `onProgress(fraction)` while it is sent.
+ *  Resolves to the parsed answer, rejects with ApiError (XMLHttpRequest: fetch reports no
+ *  upload progress). */
+export function upload(path, file, onProgress = () => {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    for (const [k, v] of Object.entries(authHeaders())) xhr.setRequestHeader(k, v);
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
+    xhr.onload = () => {
+      if (xhr.status >= 200 && xhr.status < 300) resolve(JSON.parse(xhr.responseText));
+      else reject(new ApiError(detailOf(xhr.responseText, xhr.status, xhr.statusText)));
+    };
+    xhr.onerror = () => reject(new ApiError(`upload ${file.name}: the connection failed `
+      + "(the server refuses a file over its upload limit before reading it)"));
+    const form = new FormData();
+    form.append("file", file, file.name);
+    xhr.send(form);
+  });
 }

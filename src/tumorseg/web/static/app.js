@@ -7,8 +7,9 @@
 import {
   Niivue, NVImage, SLICE_TYPE, SHOW_RENDER, MULTIPLANAR_TYPE, DRAG_MODE,
 } from "/vendor/niivue/index.js";
-import { ApiError, api, authHeaders, withToken } from "./api.js";
-import { apply4, invert4, mat4FromRows } from "./geometry.js";
+import { ApiError, api, authHeaders, upload, withToken } from "./api.js";
+import { apply4, boxFromDrag, invert4, mat4FromRows } from "./geometry.js";
+import { boxRects, clickMarks, drawPrompts } from "./markers.js";
 import { PALETTE, applyPatch, initOverlay, loadMask, overlayAt } from "./overlay.js";
 
 const params = new URLSearchParams(window.location.search);
@@ -42,6 +43,9 @@ const app = {
   busyCount: 0,
   overlayVersion: -1,
   timings: {}, // ms of the last update: server, overlay, draw, frame (for benchmarks)
+  boxMode: false, // left-drag draws a box prompt instead of clicking
+  marks: [], // click markers drawn last (device px; for tests)
+  boxes: [], // box rectangles drawn last (device px; for tests)
 };
 window.__tv = app; // for the end-to-end tests and benchmarks
 window.__lastOverlayVersion = -1;
@@ -92,6 +96,7 @@ async function loadStudies() {
   const list = $("#studies");
   try {
     const studies = await api("/api/studies");
+    app.studies = studies;
     list.replaceChildren();
     if (!studies.length) {
       list.innerHTML = '<li class="muted">no scans in the data folder</li>';
@@ -318,7 +323,7 @@ function updateControls() {
   const open = !!app.study;
   $("#undo").disabled = !open || !app.state?.can_undo;
   $("#redo").disabled = !open || !app.state?.can_redo;
-  for (const id of ["#new-lesion", "#auto"]) $(id).disabled = !open;
+  for (const id of ["#new-lesion", "#auto", "#box-tool"]) $(id).disabled = !open;
   for (const b of document.querySelectorAll("[data-export]")) b.disabled = !open;
 }
 
@@ -376,12 +381,113 @@ function installClickHandler(canvas) {
     const moved = Math.hypot(e.clientX - down.x, e.clientY - down.y);
     const shift = down.shift || e.shiftKey;
     down = null;
-    if (moved > 4) return; // a drag, not a click
+    if (moved > 4 || app.boxMode) return; // a drag, or a box (see onDragRelease)
     const rect = canvas.getBoundingClientRect();
     const dpr = app.nv.uiData.dpr || window.devicePixelRatio || 1;
     const hit = voxelAt((e.clientX - rect.left) * dpr, (e.clientY - rect.top) * dpr);
     if (!hit) return;
     sendClick(hit.ijk, !(shift || $("#negative").checked));
+  });
+}
+
+// ------------------------------------------------------------------ prompt markers
+// Redraw the active lesion's clicks and box over NiiVue's canvas (after each NiiVue frame).
+function redrawPrompts() {
+  const nv = app.nv;
+  const prompts = app.study ? app.state?.prompts : null;
+  app.marks = prompts ? clickMarks(nv, app.affine, prompts.clicks) : [];
+  app.boxes = prompts ? boxRects(nv, app.affine, prompts.box) : [];
+  const u = nv.uiData;
+  const drag = app.boxMode && u.mousedown && u.isDragging && u.mouseButtonLeftDown
+    ? [u.dragStart[0], u.dragStart[1], u.dragEnd[0], u.dragEnd[1]] : null;
+  drawPrompts($("#prompts"), nv, app.marks, app.boxes, drag);
+}
+
+function hookDrawScene(nv) {
+  const draw = nv.drawScene.bind(nv);
+  nv.drawScene = () => {
+    const out = draw();
+    redrawPrompts();
+    return out;
+  };
+}
+
+// ------------------------------------------------------------------ box prompt
+// Mouse buttons: left `left` (crosshair = click, callbackOnly = box), right window/level,
+// middle pan. (NiiVue 0.69 ignores `mouseEventConfig` given to its constructor.)
+function mouseConfig(left) {
+  return {
+    leftButton: { primary: left, withShift: left },
+    rightButton: DRAG_MODE.contrast,
+    centerButton: DRAG_MODE.pan,
+  };
+}
+
+function setBoxMode(on) {
+  if (on && !app.study) return;
+  app.boxMode = on;
+  app.nv.setMouseEventConfig(mouseConfig(on ? DRAG_MODE.callbackOnly : DRAG_MODE.crosshair));
+  $("#box-tool").classList.toggle("active", on);
+  $("#box-hint").hidden = !on;
+  document.body.classList.toggle("box-mode", on);
+}
+
+// NiiVue's drag release (callbackOnly mode): fractions of the drag's start and end.
+function onDragRelease(p) {
+  if (!app.boxMode || !app.study || p.tileIdx < 0 || p.axCorSag > SLICE_TYPE.SAGITTAL) return;
+  if (app.nv.getCurrentDragMode() !== DRAG_MODE.callbackOnly) return; // right/middle drag
+  if (p.fracStart[0] < 0 || p.fracEnd[0] < 0) return; // started or ended outside the image
+  const nv = app.nv;
+  const toIjk = (frac) => {
+    const mm = nv.frac2mm(frac);
+    return apply4(app.invAffine, [mm[0], mm[1], mm[2]]).map(Math.round);
+  };
+  const a = toIjk(p.fracStart), b = toIjk(p.fracEnd);
+  const depthAxis = Math.abs(nv.volumes[0].permRAS[[2, 1, 0][p.axCorSag]]) - 1;
+  const small = [0, 1, 2].filter((x) => x !== depthAxis).some((x) => Math.abs(a[x] - b[x]) < 1);
+  if (small) return; // a click, not a rectangle
+  const box = boxFromDrag(a, b, depthAxis, app.study.spacing, app.study.shape);
+  sendBox(box);
+}
+
+function sendBox(box) {
+  app.lastBox = box;
+  enqueue("segmenting the box…", async () => {
+    const t0 = performance.now();
+    const body = { lo: box.lo, hi: box.hi, lesion: null };
+    await applyState(await api(sessionPath("box"), { method: "POST", body }));
+    app.timings.server = performance.now() - t0;
+  });
+}
+
+// ------------------------------------------------------------------ upload
+function uploadFile(file) {
+  if (!file) return;
+  enqueue(`uploading ${file.name}…`, async () => {
+    const study = await upload("/api/studies/upload", file, (f) => {
+      $("#busy-text").textContent = f < 1 ? `uploading ${file.name}… ${Math.round(f * 100)}%`
+        : `reading ${file.name}…`;
+    });
+    await loadStudies();
+    $("#busy-text").textContent = `opening ${study.name}…`;
+    await openStudy(study);
+  });
+}
+
+function installDropTarget(target) {
+  let depth = 0; // dragenter/dragleave also fire for the children
+  const hint = (on) => { $("#drop-hint").hidden = !on; };
+  const files = (e) => Array.from(e.dataTransfer?.types || []).includes("Files");
+  target.addEventListener("dragenter", (e) => { if (files(e)) { depth++; hint(true); } });
+  target.addEventListener("dragleave", () => { depth = Math.max(0, depth - 1); hint(depth > 0); });
+  target.addEventListener("dragover", (e) => { if (files(e)) e.preventDefault(); });
+  target.addEventListener("drop", (e) => {
+    e.preventDefault();
+    depth = 0;
+    hint(false);
+    const list = e.dataTransfer?.files;
+    if (list && list.length > 1) showError("upload: drop one file (a NIfTI or one .zip of a DICOM series)");
+    else uploadFile(list?.[0]);
   });
 }
 
@@ -478,6 +584,8 @@ function onKey(e) {
     case "a": acceptLesion(app.state?.active_lesion); break;
     case "Delete": case "Backspace": deleteLesion(app.state?.active_lesion); break;
     case "m": $("#negative").click(); break;
+    case "b": setBoxMode(!app.boxMode); break;
+    case "u": $("#upload-file").click(); break;
     case "t": setRender(!app.render3D); break;
     case "+": case "=": zoom(1.25); break;
     case "-": zoom(0.8); break;
@@ -501,16 +609,14 @@ async function main() {
     isOrientCube: false,
     dragAndDropEnabled: false,
     dragMode: DRAG_MODE.contrast,
-    mouseEventConfig: {
-      leftButton: { primary: DRAG_MODE.crosshair, withShift: DRAG_MODE.crosshair },
-      rightButton: DRAG_MODE.contrast,
-      centerButton: DRAG_MODE.pan,
-    },
     fontMinPx: 13,
     loadingText: "loading",
   });
   app.nv = nv;
   await nv.attachToCanvas($("#gl"));
+  nv.setMouseEventConfig(mouseConfig(DRAG_MODE.crosshair));
+  hookDrawScene(nv);
+  nv.onDragRelease = onDragRelease;
   nv.setDrawOpacity(0.4); // translucent: the tissue under the mask stays visible
   nv.setSliceType(SLICE_TYPE.MULTIPLANAR);
   setRender(RENDER_PARAM === null ? !softwareRenderer(nv.gl) : RENDER_PARAM === "1");
@@ -524,6 +630,7 @@ async function main() {
   };
   nv.onIntensityChange = () => showWindow();
   installClickHandler($("#gl"));
+  installDropTarget($("#viewport"));
 
   for (const b of document.querySelectorAll("[data-preset]")) {
     b.addEventListener("click", () => applyPreset(b.dataset.preset));
@@ -540,6 +647,12 @@ async function main() {
   $("#zoom-out").addEventListener("click", () => zoom(0.8));
   $("#zoom-reset").addEventListener("click", () => zoom(0));
   $("#render-toggle").addEventListener("click", () => setRender(!app.render3D));
+  $("#box-tool").addEventListener("click", () => setBoxMode(!app.boxMode));
+  $("#upload-btn").addEventListener("click", () => $("#upload-file").click());
+  $("#upload-file").addEventListener("change", (e) => {
+    uploadFile(e.target.files[0]);
+    e.target.value = ""; // the same file again fires change again
+  });
   $("#help-btn").addEventListener("click", () => toggleHelp());
   $("#help-close").addEventListener("click", () => toggleHelp(false));
   $("#error-close").addEventListener("click", hideError);

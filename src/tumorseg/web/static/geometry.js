@@ -63,3 +63,19 @@ export function rasBox(back, lo, hi) {
   }
   return { lo: rlo, hi: rhi, dims: rdim };
 }
+
+/** Native inclusive box {lo, hi} for a rectangle dragged on a 2D view from voxel a to voxel b
+ *  (native [i, j, k], on one slice). In-plane it is the rectangle; along `depthAxis` (the
+ *  native axis normal to the view) it spans as many mm as the rectangle's larger in-plane
+ *  side, centred on the slice. `spacing` mm per native axis; clipped to `dims` (voxels). */
+export function boxFromDrag(a, b, depthAxis, spacing, dims) {
+  const lo = [0, 1, 2].map((x) => Math.min(a[x], b[x]));
+  const hi = [0, 1, 2].map((x) => Math.max(a[x], b[x]));
+  const sides = [0, 1, 2].filter((x) => x !== depthAxis)
+    .map((x) => (hi[x] - lo[x] + 1) * spacing[x]);
+  const n = Math.max(1, Math.round(Math.max(...sides) / spacing[depthAxis]));
+  lo[depthAxis] = a[depthAxis] - Math.floor((n - 1) / 2);
+  hi[depthAxis] = lo[depthAxis] + n - 1;
+  const clip = (v, x) => Math.min(dims[x] - 1, Math.max(0, v));
+  return { lo: lo.map(clip), hi: hi.map(clip) };
+}
