@@ -57,16 +57,21 @@ def test_regions_cut_around_each_lesion():
 
 def test_two_epochs_write_a_loadable_model_and_resume(brain_dataset, tmp_path):
     out = tmp_path / "model"
-    result = train_interactive([brain_dataset], out, _tiny_config(), device="cpu")
+    # the two-channel normalisation here; the CLI test below trains the default one
+    result = train_interactive([brain_dataset], out,
+                               _tiny_config(normalization="roi-zscore+local-window"),
+                               device="cpu")
     assert result.epochs_completed == 2
     rows = (out / "training_log.csv").read_text().splitlines()
     assert rows[0].startswith("epoch,train_loss,val_dice_1click") and len(rows) == 3
     spec = json.loads((out / "model.json").read_text())
     assert spec["task"] == "interactive" and spec["patch_size"] == [16, 16, 16]
     assert spec["split"]["val"] and not set(spec["split"]["val"]) & set(spec["split"]["train"])
+    assert spec["normalization"]["scheme"] == "roi-zscore+local-window"
     model = InteractiveModel.load(out)
+    assert model.spec.network.in_channels == 5
     z = np.zeros((16, 16, 16), np.float32)
-    prob = model.predict(np.zeros((2, 16, 16, 16), np.float32), z, z, z)
+    prob = model.predict(model.image_channels(z), z, z, z)
     assert prob.shape == (16, 16, 16) and np.all((prob >= 0) & (prob <= 1))
 
     with pytest.raises(InputError, match="--resume"):
@@ -113,5 +118,5 @@ def test_predict_pads_odd_sizes(tmp_path):
     z = np.zeros((13, 17, 9), np.float32)
     prob = model.predict(model.image_channels(z), z, z, z)
     assert prob.shape == (13, 17, 9) and prob.dtype == np.float32
-    with pytest.raises(ValueError, match="2 image channel"):
-        model.predict(z, z, z, z)
+    with pytest.raises(ValueError, match="1 image channel"):
+        model.predict(np.zeros((2, 13, 17, 9), np.float32), z, z, z)

@@ -61,14 +61,15 @@ def test_constant_roi_gives_zeros_and_schemes_give_their_channel_count():
         roi_image_channels(x, "minmax")
 
 
-def test_model_description_without_scheme_means_the_old_single_channel():
+def test_model_description_without_scheme_means_the_single_channel_zscore():
+    scheme = "roi-zscore+local-window"
     spec = InteractiveModelSpec(spacing_mm=(2.5,) * 3, patch_size=(32,) * 3,
                                 guidance=GuidanceConfig(),
-                                network=default_network())
-    assert spec.normalization_scheme == "roi-zscore+local-window"
-    assert spec.network.in_channels == 5
+                                network=default_network(normalization=scheme),
+                                normalization={"scheme": scheme})
+    assert spec.normalization_scheme == scheme and spec.network.in_channels == 5
+    assert InteractiveModelSpec.from_dict(spec.to_dict()).normalization_scheme == scheme
     d = spec.to_dict()
     del d["normalization"]
-    old = InteractiveModelSpec.from_dict(d)
-    assert old.normalization_scheme == "roi-percentile-zscore"
-    assert default_network(normalization="roi-percentile-zscore").in_channels == 4
+    assert InteractiveModelSpec.from_dict(d).normalization_scheme == "roi-percentile-zscore"
+    assert default_network().in_channels == 4

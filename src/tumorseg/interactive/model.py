@@ -7,14 +7,16 @@ channels ``[image channel(s)…, positive guidance, negative guidance, prior mas
 :func:`roi_image_channels` normalises it per ROI with one of two schemes (``model.json``
 ``normalization.scheme``):
 
-* ``"roi-percentile-zscore"`` (1 channel, models before 0.x): clip to the ROI's 0.5–99.5
-  percentiles, z-score (:func:`normalize_roi`). Air and bone in a CT ROI inflate the standard
-  deviation, so a 25 HU liver lesion is only ≈ 0.1 units from the liver.
-* ``"roi-zscore+local-window"`` (2 channels, the default): the z-score above, plus an automatic
-  "window" centred on the middle of the ROI (:func:`local_window`: median and 1.4826 × MAD of
-  the central half of the ROI, clipped to ±5) — for CT that is a soft-tissue window around the
-  lesion, for MRI/PET the contrast of the lesion against its surroundings. The adaptive
-  guidance is grown on this channel (:func:`guide_image`).
+* ``"roi-percentile-zscore"`` (1 channel, the default and the bundled model's): clip to the
+  ROI's 0.5–99.5 percentiles, z-score (:func:`normalize_roi`). Air and bone in a CT ROI
+  inflate the standard deviation, so a 25 HU liver lesion is only ≈ 0.1 units from the liver.
+* ``"roi-zscore+local-window"`` (2 channels): the z-score above, plus an automatic "window"
+  centred on the middle of the ROI (:func:`local_window`: median and 1.4826 × MAD of the
+  central half of the ROI, clipped to ±5) — for CT a soft-tissue window around the lesion
+  (5× the lesion contrast of the z-score on training phantoms), for MRI/PET the contrast of
+  the lesion against its surroundings. The adaptive guidance grows on this channel
+  (:func:`guide_image`). Trained for the same time it measured no better than the default
+  (``benchmarks/RESULTS.md``), so it is an option (``--normalization``), not the default.
 
 Model folder::
 
@@ -73,7 +75,7 @@ INTERACTIVE_FORMAT = "tumorseg-interactive-model/1"
 BUNDLED_INTERACTIVE = "interactive-lesions"
 GUIDE_CHANNELS = 3  # positive, negative, prior
 NORMALIZATION_SCHEMES = {"roi-percentile-zscore": 1, "roi-zscore+local-window": 2}
-DEFAULT_NORMALIZATION = "roi-zscore+local-window"
+DEFAULT_NORMALIZATION = "roi-percentile-zscore"
 
 
 def bundled_interactive_dir(name: str = BUNDLED_INTERACTIVE) -> Path:
@@ -185,7 +187,7 @@ class InteractiveModelSpec:
     guidance: GuidanceConfig
     network: NetworkConfig
     normalization: dict[str, Any] = field(default_factory=lambda: {
-        "scheme": DEFAULT_NORMALIZATION, "percentiles": [0.5, 99.5], "window_clip": 5.0})
+        "scheme": DEFAULT_NORMALIZATION, "percentiles": [0.5, 99.5]})
     training: dict[str, Any] = field(default_factory=dict)
     split: dict[str, Any] = field(default_factory=dict)
     weights: dict[str, Any] = field(default_factory=dict)
