@@ -48,6 +48,11 @@ def main() -> None:
                         choices=sorted(NORMALIZATION_SCHEMES))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--init-from", default=None,
+                        help="start from this interactive model folder's weights (fine-tune)")
+    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--per-sample-dice", action="store_true",
+                        help="Dice per sample instead of over the batch")
     parser.add_argument("--no-install", action="store_true",
                         help="do not copy the result into the package")
     args = parser.parse_args()
@@ -63,7 +68,9 @@ def main() -> None:
     config = InteractiveTrainingConfig(
         epochs=args.epochs, iterations_per_epoch=args.iterations_per_epoch,
         batch_size=args.batch_size, seed=0, guidance=GuidanceConfig(kind=args.guidance),
-        normalization=args.normalization,
+        normalization=args.normalization, learning_rate=args.learning_rate,
+        batch_dice=not args.per_sample_dice,
+        init_from=None if args.init_from is None else str(args.init_from),
         features=tuple(int(v) for v in args.features.split(",")))
     result = train_interactive(datasets, args.model_dir, config, device=args.device,
                                resume=args.resume)

@@ -120,3 +120,24 @@ def test_predict_pads_odd_sizes(tmp_path):
     assert prob.shape == (13, 17, 9) and prob.dtype == np.float32
     with pytest.raises(ValueError, match="1 image channel"):
         model.predict(np.zeros((2, 13, 17, 9), np.float32), z, z, z)
+
+
+def test_init_from_copies_weights_and_refuses_another_network(tmp_path):
+    import torch
+
+    from tumorseg.training.interactive import _load_initial_weights
+
+    cfg = _tiny_config()
+    spec = InteractiveModelSpec(spacing_mm=cfg.spacing_mm, patch_size=cfg.patch_size,
+                                guidance=cfg.guidance, network=default_network(cfg.features))
+    torch.manual_seed(1)
+    source = build_network(default_network(cfg.features))
+    save_interactive_weights(tmp_path, source, spec, half=False)
+    torch.manual_seed(2)
+    fresh = build_network(default_network(cfg.features))
+    _load_initial_weights(fresh, _tiny_config(init_from=str(tmp_path)))
+    for (k, a), b in zip(source.state_dict().items(), fresh.state_dict().values(), strict=True):
+        assert torch.equal(a, b), k
+    with pytest.raises(InputError, match="network differs"):
+        _load_initial_weights(build_network(default_network((4, 8, 32))),
+                              _tiny_config(features=(4, 8, 32), init_from=str(tmp_path)))

@@ -98,6 +98,10 @@ class InteractiveTrainingConfig:
         features: U-Net feature maps per stage.
         epochs, iterations_per_epoch, batch_size: the training length.
         learning_rate, weight_decay: AdamW; the LR decays polynomially per epoch.
+        batch_dice: the Dice term over the whole batch (nnU-Net's default; large lesions
+            dominate it) rather than per sample (each lesion counts the same).
+        init_from: start from the weights of this interactive model folder (fine-tuning; same
+            network) instead of random weights; None: from scratch.
         min_lesion_mm3: lesions smaller than this are not used as targets.
         val_fraction: share of cases held out for validation (at least one case).
         max_val_regions: validation regions per epoch (the first ones, fixed).
@@ -116,6 +120,8 @@ class InteractiveTrainingConfig:
     batch_size: int = 4
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
+    batch_dice: bool = True
+    init_from: str | None = None
     min_lesion_mm3: float = 100.0
     val_fraction: float = 0.1
     max_val_regions: int = 12
@@ -314,6 +320,21 @@ def _write_log(path: Path, rows: Sequence[dict[str, Any]]) -> None:
     atomic_write_text(path, "\n".join(lines) + "\n")
 
 
+def _load_initial_weights(network: torch.nn.Module, config: InteractiveTrainingConfig) -> None:
+    """Copy the weights of the model folder ``config.init_from`` into ``network``.
+
+    Raises:
+        InputError: not an interactive model folder, or a different network.
+    """
+    from tumorseg.interactive.model import InteractiveModel
+
+    source = InteractiveModel.load(config.init_from)
+    if (source.spec.network != default_network(config.features, config.normalization)):
+        raise InputError(f"{config.init_from}: its network differs from the one configured "
+                         "here (features, normalisation channels): cannot start from it")
+    network.load_state_dict(source.network.state_dict())
+
+
 def train_interactive(dataset_dirs: Sequence[str | os.PathLike[str]],
                       model_dir: str | os.PathLike[str],
                       config: InteractiveTrainingConfig | None = None, device: str = "cpu",
@@ -369,6 +390,8 @@ def train_interactive(dataset_dirs: Sequence[str | os.PathLike[str]],
                                   weight_decay=config.weight_decay)
     rows: list[dict[str, Any]] = []
     start_epoch = 0
+    if state is None and config.init_from is not None:
+        _load_initial_weights(network, config)
     if state is not None:
         network.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -379,7 +402,7 @@ def train_interactive(dataset_dirs: Sequence[str | os.PathLike[str]],
     if ctx.enabled:
         model = DistributedDataParallel(network, device_ids=None if dev.type == "cpu"
                                         else [dev.index])
-    loss_fn = DeepSupervisionLoss()
+    loss_fn = DeepSupervisionLoss(batch_dice=config.batch_dice)
     spec = InteractiveModelSpec(
         spacing_mm=config.spacing_mm, patch_size=config.patch_size, guidance=config.guidance,
         network=default_network(config.features, config.normalization),
