@@ -58,6 +58,7 @@ __all__ = [
     "DEFAULT_NORMALIZATION",
     "INTERACTIVE_FORMAT",
     "NORMALIZATION_SCHEMES",
+    "UNNAMED_NORMALIZATION",
     "InteractiveModel",
     "InteractiveModelSpec",
     "bundled_interactive_dir",
@@ -76,6 +77,8 @@ BUNDLED_INTERACTIVE = "interactive-lesions"
 GUIDE_CHANNELS = 3  # positive, negative, prior
 NORMALIZATION_SCHEMES = {"roi-percentile-zscore": 1, "roi-zscore+local-window": 2}
 DEFAULT_NORMALIZATION = "roi-percentile-zscore"
+#: The scheme of model folders (and training configurations) that name none.
+UNNAMED_NORMALIZATION = "roi-percentile-zscore"
 
 
 def bundled_interactive_dir(name: str = BUNDLED_INTERACTIVE) -> Path:
@@ -198,7 +201,7 @@ class InteractiveModelSpec:
     @property
     def normalization_scheme(self) -> str:
         """The ROI normalisation scheme (:func:`roi_image_channels`)."""
-        return str(self.normalization.get("scheme", "roi-percentile-zscore"))
+        return str(self.normalization.get("scheme", UNNAMED_NORMALIZATION))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (with ``format`` and ``task``)."""
@@ -217,7 +220,7 @@ class InteractiveModelSpec:
                    guidance=GuidanceConfig.from_dict(d["guidance"]),
                    network=NetworkConfig.from_dict(d["network"]),
                    normalization=dict(d.get("normalization")
-                                      or {"scheme": "roi-percentile-zscore"}),
+                                      or {"scheme": UNNAMED_NORMALIZATION}),
                    training=dict(d.get("training") or {}), split=dict(d.get("split") or {}),
                    weights=dict(d.get("weights") or {}),
                    validation=dict(d.get("validation") or {}),

@@ -40,6 +40,7 @@ from tumorseg.errors import InputError
 from tumorseg.interactive.guidance import GuidanceConfig
 from tumorseg.interactive.model import (
     DEFAULT_NORMALIZATION,
+    UNNAMED_NORMALIZATION,
     InteractiveModelSpec,
     default_network,
     roi_image_channels,
@@ -155,7 +156,7 @@ class InteractiveTrainingConfig:
         """Inverse of :meth:`to_dict` (a configuration from before ``normalization`` existed
         used ``"roi-percentile-zscore"``)."""
         d = dict(d)
-        d.setdefault("normalization", "roi-percentile-zscore")
+        d.setdefault("normalization", UNNAMED_NORMALIZATION)
         for k in ("spacing_mm", "patch_size", "region_size", "features"):
             if k in d:
                 d[k] = tuple(d[k])
