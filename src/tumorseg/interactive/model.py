@@ -65,6 +65,7 @@ __all__ = [
     "default_network",
     "guide_image",
     "local_window",
+    "normalization_record",
     "normalize_roi",
     "resolve_interactive_model",
     "roi_image_channels",
@@ -79,6 +80,9 @@ NORMALIZATION_SCHEMES = {"roi-percentile-zscore": 1, "roi-zscore+local-window": 
 DEFAULT_NORMALIZATION = "roi-percentile-zscore"
 #: The scheme of model folders (and training configurations) that name none.
 UNNAMED_NORMALIZATION = "roi-percentile-zscore"
+#: Percentiles the z-score clips to; ± range of the local window (its units: robust SDs).
+ZSCORE_PERCENTILES = (0.5, 99.5)
+WINDOW_CLIP = 5.0
 
 
 def bundled_interactive_dir(name: str = BUNDLED_INTERACTIVE) -> Path:
@@ -121,13 +125,13 @@ def normalize_roi(roi: np.ndarray) -> np.ndarray:
     A constant ROI becomes all zeros.
     """
     x = np.asarray(roi, dtype=np.float32)
-    lo, hi = np.percentile(x, [0.5, 99.5])
+    lo, hi = np.percentile(x, list(ZSCORE_PERCENTILES))
     x = np.clip(x, lo, hi)
     std = float(x.std())
     return ((x - float(x.mean())) / (std if std > 1e-6 else 1.0)).astype(np.float32)
 
 
-def local_window(roi: np.ndarray, clip: float = 5.0) -> np.ndarray:
+def local_window(roi: np.ndarray, clip: float = WINDOW_CLIP) -> np.ndarray:
     """``(roi - m) / s`` clipped to ``±clip``, with ``m`` the median and ``s`` the robust
     standard deviation (1.4826 × MAD; the plain one when the MAD is 0) of the central half of
     the ROI along each axis; float32. A constant ROI becomes all zeros."""
@@ -161,6 +165,14 @@ def roi_image_channels(roi: np.ndarray, scheme: str = DEFAULT_NORMALIZATION) -> 
     return np.stack([normalize_roi(roi), local_window(roi)])
 
 
+def normalization_record(scheme: str = DEFAULT_NORMALIZATION) -> dict[str, Any]:
+    """The ``normalization`` entry of model.json for ``scheme`` (with its constants)."""
+    record: dict[str, Any] = {"scheme": scheme, "percentiles": list(ZSCORE_PERCENTILES)}
+    if scheme_channels(scheme) > 1:
+        record["window_clip"] = WINDOW_CLIP
+    return record
+
+
 def guide_image(channels: np.ndarray) -> np.ndarray:
     """The image the adaptive guidance grows on: the last image channel (``[c, i, j, k]``) or
     the image itself (``[i, j, k]``)."""
@@ -189,8 +201,7 @@ class InteractiveModelSpec:
     patch_size: tuple[int, int, int]
     guidance: GuidanceConfig
     network: NetworkConfig
-    normalization: dict[str, Any] = field(default_factory=lambda: {
-        "scheme": DEFAULT_NORMALIZATION, "percentiles": [0.5, 99.5]})
+    normalization: dict[str, Any] = field(default_factory=normalization_record)
     training: dict[str, Any] = field(default_factory=dict)
     split: dict[str, Any] = field(default_factory=dict)
     weights: dict[str, Any] = field(default_factory=dict)

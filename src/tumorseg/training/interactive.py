@@ -43,6 +43,7 @@ from tumorseg.interactive.model import (
     UNNAMED_NORMALIZATION,
     InteractiveModelSpec,
     default_network,
+    normalization_record,
     roi_image_channels,
     save_interactive_weights,
     scheme_channels,
@@ -407,9 +408,7 @@ def train_interactive(dataset_dirs: Sequence[str | os.PathLike[str]],
     spec = InteractiveModelSpec(
         spacing_mm=config.spacing_mm, patch_size=config.patch_size, guidance=config.guidance,
         network=default_network(config.features, config.normalization),
-        normalization={"scheme": config.normalization, "percentiles": [0.5, 99.5],
-                       **({"window_clip": 5.0} if scheme_channels(config.normalization) > 1
-                          else {})},
+        normalization=normalization_record(config.normalization),
         training=config.to_dict(),
         split={"train": train_names, "val": val_names,
                "datasets": [Path(d).name for d in dataset_dirs]})
