@@ -9,6 +9,9 @@ why; a series gone from the PACS is a 404; crafted ids never reach the file syst
 from __future__ import annotations
 
 import gzip
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nibabel as nib
@@ -20,6 +23,7 @@ import requests
 from tests.io.dicom_factory import write_series
 from tests.pacs.orthanc import PASSWORD, USER, free_port
 from tests.server.helpers import LESION, SHAPE, make_client, phantom_array
+from tumorseg.errors import InputError
 from tumorseg.pacs.dicomweb import connect, push_files
 from tumorseg.server import dicomweb_source
 from tumorseg.server.app import DICOMWEB_ERROR_HEADER
@@ -46,13 +50,13 @@ def remote(orthanc, tmp_path_factory) -> tuple[str, str]:
     return _push(orthanc, tmp_path_factory.mktemp("remote_ct"), stored, seed="remote")
 
 
-def _client(tmp: Path, url: str, password: str | None = PASSWORD):
+def _client(tmp: Path, url: str, password: str | None = PASSWORD, **config):
     """The app on ``tmp`` (same data and state on every call); ``password`` None: the URL
-    carries the credentials."""
+    carries the credentials; ``config``: more :class:`ServerConfig` fields."""
     data = tmp / "data" if (tmp / "data").is_dir() else None
     return make_client(tmp, data_dir=data, dicomweb_url=url,
                        dicomweb_user=None if password is None else USER,
-                       dicomweb_password=password)
+                       dicomweb_password=password, **config)
 
 
 def _remote_id(study: str, series: str) -> str:
@@ -181,3 +185,192 @@ def test_crafted_ids_and_uids_never_reach_the_file_system(tmp_path, monkeypatch)
     refs = source.list_studies()
     assert [(r.rel_path, r.name) for r in refs] == [("9.9/1.2.3", "P / arterial [CT]")]
     assert source.last_error is None
+
+
+# ------------------------------------------------------------------ listing cache
+class _FakeQido:
+    """Stands in for ``search_series``: counts the searches, answers ``rows`` for CT (or
+    raises ``fail`` when set)."""
+
+    def __init__(self, rows: list[dict], delay_s: float = 0.0) -> None:
+        self.rows, self.delay_s, self.calls = rows, delay_s, 0
+        self.fail: Exception | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, client, study, modality=None, limit=None) -> list[dict]:
+        with self._lock:
+            self.calls += 1
+        if self.delay_s:
+            time.sleep(self.delay_s)  # widens the window in which searches could overlap
+        if self.fail is not None:
+            raise self.fail
+        return [dict(r) for r in self.rows] if modality == "CT" else []
+
+
+def _row(series: str, instances: int | str = "", study: str = "9.9") -> dict:
+    return {"uid": series, "study_uid": study, "modality": "CT", "patient": "P",
+            "study_description": "", "description": f"s{series}", "number": 1,
+            "instances": instances}
+
+
+def _unreachable() -> str:
+    return f"http://127.0.0.1:{free_port()}/dicom-web"
+
+
+def test_listing_is_cached_for_its_time_to_live(tmp_path, monkeypatch):
+    qido = _FakeQido([_row("1.2.3")])
+    monkeypatch.setattr(dicomweb_source, "search_series", qido)
+    now = [1000.0]
+    source = DicomwebSource(_unreachable(), tmp_path / "cache", refresh_s=60,
+                            clock=lambda: now[0])
+    first = source.list_studies()
+    assert [r.rel_path for r in first] == ["9.9/1.2.3"] and qido.calls == 3  # CT, MR, PT
+    now[0] += 59.9
+    assert source.list_studies() == first and qido.calls == 3  # within the TTL: no request
+    first.clear()  # callers get a copy: the cache is not theirs to change
+    assert len(source.list_studies()) == 1
+    now[0] += 0.1
+    assert len(source.list_studies()) == 1 and qido.calls == 6  # expired: asked again
+
+    # a failed search is not cached as success: empty, with the reason, asked again next time
+    qido.fail = dicomweb_source.DicomwebError("http://pacs: HTTP 503 (request failed)", 503)
+    now[0] += 61
+    assert source.list_studies() == [] and source.last_error is not None
+    assert "HTTP 503" in source.last_error and qido.calls == 7
+    assert source.list_studies() == [] and qido.calls == 8  # same clock: still asks
+    qido.fail = None
+    assert len(source.list_studies()) == 1 and source.last_error is None and qido.calls == 11
+    assert len(source.list_studies()) == 1 and qido.calls == 11
+
+    always = DicomwebSource(_unreachable(), tmp_path / "c2", refresh_s=0, clock=lambda: now[0])
+    always.list_studies()
+    always.list_studies()
+    assert qido.calls == 17
+    with pytest.raises(InputError, match="refresh"):
+        DicomwebSource(_unreachable(), tmp_path / "c3", refresh_s=-1)
+
+
+def test_concurrent_listings_share_one_search(tmp_path, monkeypatch):
+    qido = _FakeQido([_row("1.2.3")], delay_s=0.05)
+    monkeypatch.setattr(dicomweb_source, "search_series", qido)
+    source = DicomwebSource(_unreachable(), tmp_path / "cache")
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: source.list_studies(), range(8)))
+    assert all([r.rel_path for r in refs] == ["9.9/1.2.3"] for refs in results)
+    assert qido.calls == 3  # one search per modality, not one per listing
+
+
+def test_api_listing_uses_the_cache_and_the_cli_option(tmp_path, monkeypatch):
+    qido = _FakeQido([_row("1.2.3")])
+    monkeypatch.setattr(dicomweb_source, "search_series", qido)
+    with _client(tmp_path, _unreachable()) as c:  # default TTL (60 s)
+        for _ in range(3):
+            assert _remote_id("9.9", "1.2.3") in {s["id"] for s in c.get("/api/studies").json()}
+    assert qido.calls == 3  # the start-up listing, then two listings from the cache
+    with make_client(tmp_path, data_dir=tmp_path / "data", dicomweb_url=_unreachable(),
+                     dicomweb_refresh_s=0) as c:
+        c.get("/api/studies")
+        c.get("/api/studies")
+    assert qido.calls == 3 + 9
+
+    seen = {}
+
+    def stop(config):
+        seen["refresh"] = config.dicomweb_refresh_s
+        raise InputError("stopped by the test")
+
+    import tumorseg.server
+    from tumorseg.cli.main import main
+
+    monkeypatch.setattr(tumorseg.server, "create_app", stop)
+    base = ["serve", "--data", str(tmp_path / "data"), "--state", str(tmp_path / "st"),
+            "--dicomweb", _unreachable()]
+    assert main([*base, "--dicomweb-refresh", "2.5"]) == 2 and seen["refresh"] == 2.5
+    assert main(base) == 2 and seen["refresh"] == 60.0
+    seen.clear()
+    assert main([*base, "--dicomweb-refresh", "-1"]) == 2 and not seen  # refused by typer
+
+
+# ------------------------------------------------------------------ stale series cache
+def _fake_pull(files: int | Exception, calls: list):
+    def pull(client, study, series, out, progress=None):
+        calls.append(series)
+        if isinstance(files, Exception):
+            raise files
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        for n in range(files):
+            (out / f"{n}.dcm").write_bytes(b"new")
+        return sorted(out.iterdir())
+    return pull
+
+
+def test_stale_cache_is_swapped_atomically_or_kept(tmp_path, monkeypatch):
+    qido = _FakeQido([_row("1.2.3", instances=3), _row("1.2.4")])
+    monkeypatch.setattr(dicomweb_source, "search_series", qido)
+    cache = tmp_path / "cache"
+    source = DicomwebSource(_unreachable(), cache, refresh_s=0)
+    old = cache / "1.2.3"
+    old.mkdir(parents=True)
+    for n in range(2):
+        (old / f"{n}.dcm").write_bytes(b"old")
+    (cache / "1.2.4").mkdir()
+    (cache / "1.2.4" / "0.dcm").write_bytes(b"old")
+    assert not source.is_stale("9.9/1.2.3")  # no listing yet: count unknown
+    source.list_studies()
+    assert source.is_stale("9.9/1.2.3") and not source.is_stale("9.9/1.2.4")  # 1.2.4: unknown
+    assert not source.is_stale("9.9/7.7")  # not cached
+
+    calls: list = []
+    monkeypatch.setattr(dicomweb_source, "pull_series",
+                        _fake_pull(dicomweb_source.DicomwebError("HTTP 502", 502), calls))
+    with pytest.raises(dicomweb_source.DicomwebError):
+        source.refresh("9.9/1.2.3")
+    assert sorted(p.read_bytes() for p in old.iterdir()) == [b"old", b"old"]  # kept whole
+    assert sorted(p.name for p in cache.iterdir()) == ["1.2.3", "1.2.4"]  # no leftovers
+
+    monkeypatch.setattr(dicomweb_source, "pull_series", _fake_pull(3, calls))
+    assert source.fetch("9.9/1.2.3") == old.resolve() and len(calls) == 1  # fetch: as cached
+    assert source.refresh("9.9/1.2.3") is True
+    assert sorted(p.read_bytes() for p in old.iterdir()) == [b"new"] * 3
+    assert sorted(p.name for p in cache.iterdir()) == ["1.2.3", "1.2.4"]
+    assert source.refresh("9.9/1.2.3") is False and len(calls) == 2  # fresh now: no request
+    assert source.refresh("9.9/1.2.4") is False and len(calls) == 2
+
+
+def test_stale_series_on_orthanc_is_retrieved_again(orthanc, tmp_path):
+    stored = np.full((8, 8, 5), 1000, np.uint16)
+    files = write_series(tmp_path / "growing", stored, spacing=(1.0, 1.0, 1.0), seed="grow")
+    ds = pydicom.dcmread(files[0], stop_before_pixels=True)
+    rid = _remote_id(str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID))
+    cached = tmp_path / "state" / "dicomweb" / str(ds.SeriesInstanceUID)
+    pacs = connect(orthanc, USER, PASSWORD)
+    push_files(pacs, files[:3])  # the series is still arriving when first opened
+
+    def reopen(**config):
+        with _client(tmp_path, orthanc, **config) as c:
+            r = c.post("/api/sessions", json={"study_id": rid})
+            assert r.status_code == 200, r.text
+            return c, r.json()
+
+    with _client(tmp_path, orthanc, dicomweb_refresh_s=0) as c:
+        assert c.post("/api/sessions", json={"study_id": rid}).json()["shape"] == [8, 8, 3]
+        push_files(pacs, files[3:4])
+        assert c.get("/api/studies").status_code == 200  # lists 4 instances now
+        # the session is loaded: its volume (and SEG reference) stay the 3 files it read
+        again = c.post("/api/sessions", json={"study_id": rid})
+        assert again.status_code == 200 and again.json()["shape"] == [8, 8, 3]
+        assert len(list(cached.iterdir())) == 3
+    with _client(tmp_path, orthanc) as c:  # restarted: retrieved again, swapped in
+        r = c.post("/api/sessions", json={"study_id": rid}).json()
+        assert r["shape"] == [8, 8, 4] and len(list(cached.iterdir())) == 4
+        assert _nifti(c.get(f"/api/sessions/{r['session_id']}/image.nii.gz")).shape == (8, 8, 4)
+        assert sorted(p.name for p in cached.parent.iterdir()) == [cached.name]
+        sid = r["session_id"]
+        assert c.post(f"/api/sessions/{sid}/clicks", json={"ijk": [4, 4, 2]}).status_code == 200
+        assert c.post(f"/api/sessions/{sid}/lesions/1/accept").status_code == 200
+    push_files(pacs, files[4:])
+    with _client(tmp_path, orthanc) as c:  # accepted lesions are on the 4-slice grid: kept
+        r = c.post("/api/sessions", json={"study_id": rid}).json()
+        assert r["shape"] == [8, 8, 4] and [x["id"] for x in r["lesions"]] == [1]
+        assert len(list(cached.iterdir())) == 4

@@ -98,12 +98,18 @@ def model_dir(case, tmp_path_factory) -> tuple[Path, bool]:
 @pytest.fixture(scope="module")
 def server(case, model_dir, tmp_path_factory):
     """``tumorseg serve`` on a free loopback port; yields its :class:`Api`."""
+    yield from serve(case, model_dir, tmp_path_factory)
+
+
+def serve(case, model_dir, tmp_path_factory, *options: str):
+    """Run ``tumorseg serve`` (with more ``options``) until the generator is closed; yields
+    its :class:`Api` (the body of the ``server`` fixture, for modules that need options)."""
     port = free_port()
     state = tmp_path_factory.mktemp("state")
     log = open(state.parent / "serve.log", "w+")  # closed at teardown
     cmd = [sys.executable, "-c", "from tumorseg.cli.main import main; main()", "serve",
            "--port", str(port), "--data", str(case["data"]), "--state", str(state),
-           "--model", str(model_dir[0]), "--torch-threads", "1"]
+           "--model", str(model_dir[0]), "--torch-threads", "1", *options]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
     api = Api(f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + 120

@@ -57,6 +57,10 @@ def serve_command(
     dicomweb_token: Annotated[str | None, typer.Option(
         "--dicomweb-token", help="DICOMweb bearer token (instead of user and password).",
         show_default=False)] = None,
+    dicomweb_refresh: Annotated[float, typer.Option(
+        "--dicomweb-refresh", min=0.0, help="Seconds a DICOMweb series listing is reused "
+                                            "before the server is searched again (0: always "
+                                            "search).")] = 60.0,
 ) -> None:
     """Serve the interactive web application: open a scan in the browser, click on tumors,
     correct, accept and export lesions. Sessions, accepted masks and an audit trail of
@@ -85,7 +89,8 @@ def serve_command(
                           max_upload_mb=max_upload_mb, model_workers=model_workers,
                           torch_threads=torch_threads, viewer_modules=viewer_modules,
                           dicomweb_url=dicomweb, dicomweb_user=dicomweb_user,
-                          dicomweb_password=dicomweb_password, dicomweb_token=dicomweb_token)
+                          dicomweb_password=dicomweb_password, dicomweb_token=dicomweb_token,
+                          dicomweb_refresh_s=dicomweb_refresh)
     app = create_app(config)
     if app.state.engine.model is None:
         err_console.print(f"[yellow]warning:[/yellow] {app.state.engine.model_error}; clicks "

@@ -106,7 +106,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     remote = None
     if config.dicomweb_url is not None:
         remote = DicomwebSource(config.dicomweb_url, state / "dicomweb", config.dicomweb_user,
-                                config.dicomweb_password, config.dicomweb_token)
+                                config.dicomweb_password, config.dicomweb_token,
+                                refresh_s=config.dicomweb_refresh_s)
     elif any(v is not None for v in (config.dicomweb_user, config.dicomweb_password,
                                       config.dicomweb_token)):
         raise InputError("DICOMweb credentials given without a DICOMweb URL (--dicomweb)")
@@ -129,6 +130,20 @@ def create_app(config: ServerConfig) -> FastAPI:
         return volume
 
     registry = SessionRegistry(engine, store, state, load)
+
+    def refresh_remote(study: dict[str, Any]) -> None:
+        """Retrieve a stale cached DICOMweb series again (instance count changed on the
+        server), unless a session of it is loaded (its volume and SEG reference are the
+        old files) or has accepted lesions (their masks are on the old grid)."""
+        if remote is None or not remote.is_stale(study["rel_path"]):
+            return
+        if any(s.study["id"] == study["id"] for s in registry.all()):
+            return
+        row = store.session_of_study(study["id"])
+        if row is not None and store.accepted(row["id"]):
+            return
+        if remote.refresh(study["rel_path"]):
+            (state / "cache" / f"{study['id']}_image.nii.gz").unlink(missing_ok=True)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -239,6 +254,7 @@ def create_app(config: ServerConfig) -> FastAPI:
                 refresh_studies()
             study = store.study(body.study_id)
             if study is not None and study["root"] == DICOMWEB_ROOT:
+                refresh_remote(study)
                 source_path(study)  # retrieve now, outside the registry's lock
             return registry.open(body.study_id)
         s = await in_pool(engine.light_pool, run)

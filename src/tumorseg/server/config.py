@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from tumorseg.server.dicomweb_source import redact_url
+from tumorseg.server.dicomweb_source import DEFAULT_REFRESH_S, redact_url
 
 __all__ = ["ServerConfig"]
 
@@ -44,6 +44,8 @@ class ServerConfig:
             (None: none); retrieved series are cached under ``state_dir/dicomweb``.
         dicomweb_user, dicomweb_password: its HTTP basic authentication;
         dicomweb_token: or its bearer token (not both).
+        dicomweb_refresh_s: seconds a DICOMweb listing is reused before the server is
+            searched again (0: search on every listing).
     """
 
     data_dir: Path
@@ -61,6 +63,7 @@ class ServerConfig:
     dicomweb_user: str | None = None
     dicomweb_password: str | None = field(default=None, repr=False)
     dicomweb_token: str | None = field(default=None, repr=False)
+    dicomweb_refresh_s: float = DEFAULT_REFRESH_S
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -72,6 +75,8 @@ class ServerConfig:
             raise ValueError(f"max_upload_mb must be positive, got {self.max_upload_mb}")
         if self.model_workers < 1:
             raise ValueError(f"model_workers must be at least 1, got {self.model_workers}")
+        if not self.dicomweb_refresh_s >= 0:
+            raise ValueError(f"dicomweb_refresh_s must be >= 0, got {self.dicomweb_refresh_s}")
 
     @property
     def max_upload_bytes(self) -> int:
@@ -94,6 +99,7 @@ class ServerConfig:
                 else str(self.viewer_modules),
                 "dicomweb": None if self.dicomweb_url is None
                 else redact_url(self.dicomweb_url),
+                "dicomweb_refresh_s": self.dicomweb_refresh_s,
                 "dicomweb_auth": "token" if self.dicomweb_token else "basic"
                 if self.dicomweb_user is not None or "@" in str(self.dicomweb_url) else None}
 
