@@ -210,3 +210,26 @@ def test_last_changed_bounds_every_change_and_results_match_cc3d():
                                        vol.index_to_world(stats["centroids"][r.label]))
             box = stats["bounding_boxes"][r.label]
             assert r.bbox == (tuple(b.start for b in box), tuple(b.stop - 1 for b in box))
+
+
+def test_negative_click_rejects_an_unconfirmed_detection_but_only_trims_a_confirmed_one():
+    vol = _volume()
+    prior = np.zeros(vol.shape, bool)
+    prior[18:23, 18:23, 13:18] = True  # a 5³ cube centred on (20, 20, 15): 125 voxels
+    prior[40:49, 30:39, 10:19] = True  # a 9³ cube centred on (44, 34, 14)
+    model = BallModel(radius_mm=3.2)  # the negative ball covers the small cube but its corners
+    s = InteractiveSession(vol, model=model, prior=prior)
+    small, big = int(s.mask[20, 20, 15]), int(s.mask[44, 34, 14])
+    s.select_lesion(small)
+    s.add_click((20, 20, 15), positive=False)
+    assert not (s.mask == small).any()  # 8/125 corners left by the network: rejected whole
+    s.select_lesion(big)
+    s.add_click((40, 34, 14), positive=False)  # trims a face of the big cube
+    kept = int((s.mask == big).sum())
+    assert 0 < kept < 729 and s.mask[40, 34, 14] == 0 and s.mask[46, 34, 14] == big
+    # a confirmed lesion (it has a positive click) keeps the network's residue
+    s2 = InteractiveSession(vol, model=model, prior=prior)
+    s2.select_lesion(small)
+    s2.add_click((22, 22, 17))  # a corner, confirming the detection
+    s2.add_click((20, 20, 15), positive=False)
+    assert (s2.mask == small).any()

@@ -12,7 +12,12 @@ The session holds an instance map ``mask`` (uint16 ``[i, j, k]`` on the image's 
   was); it never starts a new lesion — that is
   :meth:`new_lesion` (or :meth:`select_lesion`);
 * other lesions are never overwritten and enter the negative guidance channel as constraints;
-* the clicked voxels themselves are always honoured (positive in, negative out).
+* the clicked voxels themselves are always honoured (positive in, negative out);
+* a negative click on a lesion that no positive click or box supports (an unconfirmed
+  detection, e.g. a component of the automatic prior) **rejects** it when the network removes
+  most of it: if at most :data:`REJECT_FRACTION` of its voxels in the ROI survive, the rest
+  goes too (the residue would be a stray false positive needing more clicks). When the
+  network keeps more — a negative click that trims a leak — the trimmed lesion stays.
 
 The normalised ROI image is cached, and the ROI kept while the lesion fits inside it, so later
 clicks only pay for the network. Every prompt is one step on an undo stack holding the mask
@@ -49,9 +54,13 @@ from tumorseg.interactive.prompts import Box, Click, Prompts
 from tumorseg.interactive.roi import Roi, extract, make_roi, paste_probability
 from tumorseg.io import Volume
 
-__all__ = ["GuidedModel", "InteractiveSession", "LesionResult"]
+__all__ = ["REJECT_FRACTION", "GuidedModel", "InteractiveSession", "LesionResult"]
 
 Index = tuple[int, int, int]
+
+#: A negative click on a lesion with no positive click or box removes the whole lesion (in
+#: the ROI) when the network kept at most this fraction of its voxels there.
+REJECT_FRACTION = 0.2
 
 
 class GuidedModel(Protocol):
@@ -396,6 +405,10 @@ class InteractiveSession:
                 new[tuple(q)] = True
                 seeds.append(tuple(q))
         new &= (region == 0) | (region == lesion)
+        if not seeds and box is None and negative:
+            before = int((region == lesion).sum())
+            if before and int(new.sum()) <= REJECT_FRACTION * before:
+                new[:] = False  # the network rejected an unconfirmed detection
         if seeds:
             labels = cc3d.connected_components(new.astype(np.uint8), connectivity=26)
             keep_ids = {int(labels[s]) for s in seeds}
