@@ -76,7 +76,7 @@ def robot_session(volume, label: np.ndarray, model, n_clicks: int, min_voxels: i
 
 
 def child(image: Path, label: Path, model: str | None, n_clicks: int, out: Path,
-          threads: int | None) -> None:
+          threads: int | None, mirror: tuple[int, ...]) -> None:
     """Latency run in its own process (peak RSS is the session's)."""
     from tumorseg.interactive.model import InteractiveModel
     from tumorseg.io import read_volume
@@ -84,7 +84,7 @@ def child(image: Path, label: Path, model: str | None, n_clicks: int, out: Path,
     volume = read_volume(image)
     lab = np.asarray(read_volume(label).array)
     t0 = time.perf_counter()
-    loaded = InteractiveModel.load(model, threads=threads)
+    loaded = InteractiveModel.load(model, threads=threads, mirror_axes=mirror)
     load_s = time.perf_counter() - t0
     dices, seconds = robot_session(volume, lab, loaded, n_clicks)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
@@ -92,7 +92,8 @@ def child(image: Path, label: Path, model: str | None, n_clicks: int, out: Path,
                                "peak_rss_gb": peak, "shape": list(volume.shape)}))
 
 
-def latency(model: str | None, n_clicks: int, seed: int, threads: int | None) -> dict:
+def latency(model: str | None, n_clicks: int, seed: int, threads: int | None,
+            mirror: tuple[int, ...]) -> dict:
     from tumorseg.io import write_volume
     from tumorseg.phantoms import case_seed, make_case
 
@@ -104,7 +105,8 @@ def latency(model: str | None, n_clicks: int, seed: int, threads: int | None) ->
         res = Path(tmp) / "res.json"
         cmd = [sys.executable, __file__, "--child", str(img), str(lab), str(res),
                "--clicks", str(n_clicks)] + (["--model", model] if model else []) \
-            + (["--threads", str(threads)] if threads else [])
+            + (["--threads", str(threads)] if threads else []) \
+            + ["--mirror-axes", "".join(map(str, mirror)) or "none"]
         subprocess.run(cmd, check=True)
         r = json.loads(res.read_text())
     s = np.array(r["seconds"])
@@ -115,11 +117,12 @@ def latency(model: str | None, n_clicks: int, seed: int, threads: int | None) ->
             "dice_per_click": np.mean(r["dice"], axis=0).tolist() if r["dice"] else []}
 
 
-def accuracy(model: str | None, n_cases: int, n_clicks: int, seed: int) -> dict:
+def accuracy(model: str | None, n_cases: int, n_clicks: int, seed: int,
+             mirror: tuple[int, ...]) -> dict:
     from tumorseg.interactive.model import InteractiveModel
     from tumorseg.phantoms import iter_cases
 
-    loaded = InteractiveModel.load(model)
+    loaded = InteractiveModel.load(model, mirror_axes=mirror)
     out = {}
     for kind, channel in CHANNEL.items():
         rows = []
@@ -136,13 +139,13 @@ def accuracy(model: str | None, n_cases: int, n_clicks: int, seed: int) -> dict:
     return out
 
 
-def real_mri(model: str | None, n_clicks: int) -> dict:
+def real_mri(model: str | None, n_clicks: int, mirror: tuple[int, ...]) -> dict:
     """The robot on the real MRI tumors in ``../shared/data/real`` (never trained on)."""
     from tumorseg.interactive.model import InteractiveModel
     from tumorseg.io import read_volume
 
     real = ROOT.parent / "shared" / "data" / "real"
-    loaded = InteractiveModel.load(model)
+    loaded = InteractiveModel.load(model, mirror_axes=mirror)
     out = {}
     for name in ("mri_brain_tumor", "mri_breast_tumor"):
         image, label = real / f"{name}.nrrd", real / f"{name}_label.nrrd"
@@ -166,26 +169,35 @@ def main() -> None:
                         help="also the real MRI tumors in ../shared/data/real")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads for the network (default: torch's choice)")
+    parser.add_argument("--mirror-axes", default=None,
+                        help="mirroring TTA axes of the click model, e.g. 01, or none "
+                             "(default: the model's default)")
     parser.add_argument("--child", nargs=3, type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path,
                         default=ROOT / "benchmarks" / "results" / "interactive_latency.json")
     args = parser.parse_args()
+    from tumorseg.interactive.model import DEFAULT_MIRROR_AXES
+
+    mirror = DEFAULT_MIRROR_AXES if args.mirror_axes is None else () \
+        if args.mirror_axes == "none" else tuple(int(c) for c in args.mirror_axes)
     if args.child:
         child(args.child[0], args.child[1], args.model, args.clicks, args.child[2],
-              args.threads)
+              args.threads, mirror)
         return
     result: dict = {"machine": f"{platform.processor() or platform.machine()}, "
                                f"{os.cpu_count()} cores",
                     "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                    "model": args.model or "bundled interactive-lesions"}
+                    "model": args.model or "bundled interactive-lesions",
+                    "mirror_axes": list(mirror)}
     if not args.skip_latency:
-        result["latency"] = latency(args.model, args.clicks, args.seed, args.threads)
+        result["latency"] = latency(args.model, args.clicks, args.seed, args.threads, mirror)
     if args.accuracy_cases:
-        result["accuracy"] = accuracy(args.model, args.accuracy_cases, args.clicks, args.seed)
+        result["accuracy"] = accuracy(args.model, args.accuracy_cases, args.clicks, args.seed,
+                                      mirror)
     if args.real:
+        real = real_mri(args.model, args.clicks, mirror)
         result["accuracy"] = {**result.get("accuracy", {}),
-                              **{f"real {k}": v for k, v in real_mri(args.model,
-                                                                     args.clicks).items()}}
+                              **{f"real {k}": v for k, v in real.items()}}
     print("\n| measure | value | target |\n| --- | --- | --- |")
     if "latency" in result:
         lat = result["latency"]

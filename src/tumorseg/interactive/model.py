@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ import torch.nn.functional as F
 
 from tumorseg import __version__
 from tumorseg.errors import InputError
+from tumorseg.inference.sliding import mirror_combinations
 from tumorseg.interactive.guidance import GuidanceConfig
 from tumorseg.io import atomic_path, atomic_write_text
 from tumorseg.models import SegmentationUNet, build_network, sha256_file, utc_now
@@ -55,6 +56,7 @@ from tumorseg.planning import NetworkConfig
 
 __all__ = [
     "BUNDLED_INTERACTIVE",
+    "DEFAULT_MIRROR_AXES",
     "DEFAULT_NORMALIZATION",
     "INTERACTIVE_FORMAT",
     "NORMALIZATION_SCHEMES",
@@ -83,6 +85,10 @@ UNNAMED_NORMALIZATION = "roi-percentile-zscore"
 #: Percentiles the z-score clips to; ± range of the local window (its units: robust SDs).
 ZSCORE_PERCENTILES = (0.5, 99.5)
 WINDOW_CLIP = 5.0
+#: Mirroring test-time augmentation of :class:`InteractiveModel`: none by default, chosen by
+#: measurement — mirroring along i and j raised the Dice after one click slightly but lowered
+#: it after five (benchmarks/RESULTS.md, "mirroring TTA").
+DEFAULT_MIRROR_AXES: tuple[int, ...] = ()
 
 
 def bundled_interactive_dir(name: str = BUNDLED_INTERACTIVE) -> Path:
@@ -298,19 +304,27 @@ class InteractiveModel:
         threads: torch intra-op threads during :meth:`predict` (None: leave torch's setting).
             On a busy CPU one thread is several times faster than two for this small
             network (OpenMP threads wait for each other when the cores are oversubscribed).
+        mirror_axes: test-time augmentation: the ROI is also predicted mirrored along every
+            combination of these model axes (0 = i, 1 = j, 2 = k), in one batch, and the
+            probabilities averaged (:data:`DEFAULT_MIRROR_AXES`; ``()`` = a single pass).
     """
 
     def __init__(self, spec: InteractiveModelSpec, network: torch.nn.Module,
-                 device: str | torch.device = "cpu", threads: int | None = None) -> None:
+                 device: str | torch.device = "cpu", threads: int | None = None,
+                 mirror_axes: Sequence[int] = DEFAULT_MIRROR_AXES) -> None:
         self.spec = spec
         self.device = torch.device(device)
         self.network = network.to(self.device).eval()
         self.threads = threads
+        self.mirror_axes = tuple(int(a) for a in mirror_axes)
+        mirror_combinations(self.mirror_axes)  # validates
 
     @classmethod
     def load(cls, model: str | os.PathLike[str] | None = None, device: str = "cpu",
-             verify: bool = True, threads: int | None = None) -> InteractiveModel:
-        """Load a model folder (None: the bundled model), checking the weights' SHA-256.
+             verify: bool = True, threads: int | None = None,
+             mirror_axes: Sequence[int] = DEFAULT_MIRROR_AXES) -> InteractiveModel:
+        """Load a model folder (None: the bundled model), checking the weights' SHA-256;
+        ``threads`` and ``mirror_axes`` as the class attributes.
 
         Raises:
             InputError: not a model folder, missing weights, hash mismatch, or weights that
@@ -334,7 +348,7 @@ class InteractiveModel:
                                      for k, v in state.items()})
         except (RuntimeError, AttributeError) as exc:
             raise InputError(f"{path}: weights do not fit the network in model.json") from exc
-        return cls(spec, network, device, threads)
+        return cls(spec, network, device, threads, mirror_axes)
 
     def image_channels(self, roi: np.ndarray) -> np.ndarray:
         """This model's normalised image channels ``[c, i, j, k]`` of a raw ROI ``[i, j, k]``."""
@@ -377,9 +391,13 @@ class InteractiveModel:
         t = torch.from_numpy(x)[None].to(self.device)
         if any(pad):
             t = F.pad(t, (0, pad[2], 0, pad[1], 0, pad[0]))
-        logits = self.network(t)
+        flips = mirror_combinations(self.mirror_axes)
+        batch = torch.cat([t.flip([a + 2 for a in f]) if f else t for f in flips])
+        logits = self.network(batch)
         if isinstance(logits, list | tuple):
             logits = logits[0]
-        prob = torch.softmax(logits.float(), dim=1)[0, 1]
+        prob = torch.softmax(logits.float(), dim=1)[:, 1]
+        prob = torch.stack([p.flip([a for a in f]) if f else p
+                            for p, f in zip(prob, flips, strict=True)]).mean(0)
         prob = prob[: shape[0], : shape[1], : shape[2]]
         return prob.cpu().numpy().astype(np.float32)

@@ -610,7 +610,7 @@ async function main() {
     dragAndDropEnabled: false,
     dragMode: DRAG_MODE.contrast,
     fontMinPx: 13,
-    loadingText: "loading",
+    loadingText: "", // the page shows its own placeholder and busy indicator
   });
   app.nv = nv;
   await nv.attachToCanvas($("#gl"));
