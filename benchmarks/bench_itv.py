@@ -3,9 +3,13 @@
 Accuracy: ``--cases`` lung-4dct test cases (seed stream "Ts": no 4D model is trained, and no
 Ts seed is ever used for training) with ``--phases`` phases. The reference phase is chosen as
 ``tumorseg itv`` does (smallest lung air volume = end-exhale); the reference GTV is the true
-GTV on that phase (the ``--mask`` path, so the benchmark measures the propagation, not the
-detector). Both methods run; per method: ITV Dice against the true ITV, GTV Dice per
-phase (the reference phase excluded), centroid amplitude error per axis (mm), wall time.
+GTV on that phase (``--reference truth``, the default: the ``--mask`` path, so the benchmark
+measures the propagation, not the detector), or (``--reference click``) the GTV that
+``--click-method`` segments from ONE click at
+:func:`tumorseg.interactive.robot.first_click` of that true GTV (the ``--click`` path; its Dice
+on the reference phase is reported as ``reference_gtv_dice``). Both methods run; per method:
+ITV Dice against the true ITV, GTV Dice per phase (the reference phase excluded),
+centroid amplitude error per axis (mm), wall time.
 The automatic detector's Dice on the reference phase is reported alongside.
 
 Speed: ``tumorseg itv`` (``--method propagate``, ``--mask``) in a subprocess on ten phases of
@@ -15,6 +19,9 @@ Usage::
 
     python benchmarks/bench_itv.py --cases 4 --cache /tmp/itv_cases \\
         --out benchmarks/results/itv.json
+    python benchmarks/bench_itv.py --cases 4 --cache /tmp/itv_cases --skip-speed \\
+        --reference click --click-method random-walker \\
+        --out benchmarks/results/itv_click_random-walker.json
 
 Targets: ITV Dice ≥ 0.85, per-phase GTV Dice ≥ 0.80, motion amplitude error ≤ 1 mm or one
 voxel along that axis; ten 512×512×100 phases in ≤ 180 s for ``propagate``.
@@ -51,9 +58,30 @@ def _case(seed: int, k: int, n_phases: int, size: str, cache: Path, shape=None, 
     return folder, json.loads((folder / "case.json").read_text())
 
 
-def accuracy_case(folder: Path, info: dict) -> dict:
+def reference_gtv(volume, truth: np.ndarray, reference: str, click_method: str
+                  ) -> tuple[np.ndarray, dict]:
+    """The reference GTV the pipeline starts from, and what to report about it: the true GTV
+    (``"truth"``) or ``click_method``'s segmentation from one click at ``first_click``."""
+    from tumorseg.fourd import gtv_from_clicks
+    from tumorseg.interactive.robot import first_click
+    from tumorseg.metrics.overlap import dice
+
+    if reference == "truth":
+        return truth, {"reference": "truth"}
+    click = first_click(truth, volume.spacing).index
+    t0 = time.perf_counter()
+    gtv = gtv_from_clicks(volume, [click], method=click_method)
+    return gtv, {"reference": "click", "click_method": click_method, "click": list(click),
+                 "reference_gtv_dice": round(dice(gtv, truth), 4),
+                 "reference_gtv_s": round(time.perf_counter() - t0, 2)}
+
+
+def accuracy_case(folder: Path, info: dict, reference: str = "truth",
+                  click_method: str = "random-walker", segmenter: str = "threshold") -> dict:
     from tumorseg.fourd import (
         ITVSettings,
+        PerPhaseSettings,
+        RegistrationSettings,
         choose_reference_phase,
         compute_itv,
         detect_lung_tumor,
@@ -74,7 +102,15 @@ def accuracy_case(folder: Path, info: dict) -> dict:
     except Exception as exc:  # a miss is a result, not a crash of the benchmark
         auto_dice, auto = 0.0, str(exc)
     auto_s = time.perf_counter() - t0
-    result = compute_itv(phases, truth[ref], ref, ITVSettings("both"))
+    gtv_ref, ref_info = reference_gtv(phases.volumes[ref], truth[ref], reference, click_method)
+    factory = None
+    if segmenter == "click":
+        from tumorseg.fourd.gtv_source import click_session_factory
+
+        factory = click_session_factory()
+    result = compute_itv(phases, gtv_ref, ref, ITVSettings(
+        "both", RegistrationSettings(), PerPhaseSettings(segmenter=segmenter),
+        session_factory=factory))
     spacing = np.asarray(phases.grid.spacing)
     true_c = np.asarray(info["centroids_mm"])
     true_amp = true_c.max(axis=0) - true_c.min(axis=0)
@@ -84,7 +120,7 @@ def accuracy_case(folder: Path, info: dict) -> dict:
                  "true_amplitude_mm": true_amp.round(3).tolist(),
                  "reference_phase": ref, "true_end_exhale": info["end_exhale_phase"],
                  "automatic_detection_dice": round(auto_dice, 4),
-                 "automatic_detection_s": round(auto_s, 2), "methods": {}}
+                 "automatic_detection_s": round(auto_s, 2), **ref_info, "methods": {}}
     for name, gtvs in result.gtvs_by_method.items():
         d = [dice(g, t) for p, (g, t) in enumerate(zip(gtvs, truth, strict=True)) if p != ref]
         amp = result.motion_by_method[name].amplitude_mm
@@ -132,15 +168,25 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("benchmarks/out/itv_cases"),
                         help="folder for the generated phantoms (reused when present)")
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--reference", choices=("truth", "click"), default="truth",
+                        help="reference GTV: the true one, or segmented from one click")
+    parser.add_argument("--click-method", default="random-walker",
+                        choices=("random-walker", "region-growing", "model"),
+                        help="segmenter of the one-click reference GTV (--reference click)")
+    parser.add_argument("--segmenter", choices=("threshold", "click"), default="threshold",
+                        help="per-phase segmenter (itv --segmenter)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/itv.json"))
     args = parser.parse_args()
     rows = []
     for k in range(args.cases):
         folder, info = _case(args.seed, k, args.phases, args.size, args.cache)
-        rows.append(accuracy_case(folder, info))
+        rows.append(accuracy_case(folder, info, args.reference, args.click_method,
+                                  args.segmenter))
         m = rows[-1]["methods"]
+        ref_dice = (f"reference GTV Dice {rows[-1]['reference_gtv_dice']:.3f}; "
+                    if args.reference == "click" else "")
         print(f"{folder.name} ({info['tumor']['diameter_mm']:.0f} mm "
-              f"{info['tumor']['location']}): " + "; ".join(
+              f"{info['tumor']['location']}): {ref_dice}" + "; ".join(
                   f"{k}: ITV {v['itv_dice']:.3f} GTV {v['gtv_dice_mean']:.3f} "
                   f"(min {v['gtv_dice_min']:.3f}) amp err {v['amplitude_error_mm']} mm "
                   f"{v['seconds']:.1f} s" for k, v in m.items()), flush=True)
@@ -161,6 +207,8 @@ def main() -> None:
                          f"{os.cpu_count()} cores",
               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "cases": len(rows), "phases": args.phases, "size": args.size,
+              "reference": args.reference, "per_phase_segmenter": args.segmenter,
+              "click_method": args.click_method if args.reference == "click" else None,
               "summary": summary, "per_case": rows,
               "automatic_detection_dice": [r["automatic_detection_dice"] for r in rows]}
     if not args.skip_speed:
@@ -177,6 +225,11 @@ def main() -> None:
     print(f"| cases within amplitude target | {p['amplitude_ok_cases']}/{len(rows)} | "
           f"{q['amplitude_ok_cases']}/{len(rows)} | all |")
     print(f"| seconds per case | {p['seconds_mean']:.1f} | {q['seconds_mean']:.1f} | |")
+    if args.reference == "click":
+        d = [r["reference_gtv_dice"] for r in rows]
+        result["reference_gtv_dice_mean"] = round(float(np.mean(d)), 4)
+        print(f"| reference GTV Dice ({args.click_method}, 1 click) mean (min) | "
+              f"{np.mean(d):.3f} ({np.min(d):.3f}) | | |")
     if "speed" in result:
         s = result["speed"]
         print(f"| itv propagate, {s['n_phases']} × 512×512×100 | {s['wall_s']:.0f} s | | "

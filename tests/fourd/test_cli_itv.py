@@ -112,7 +112,8 @@ def test_click_without_the_click_model_is_one_line(tmp_path, capsys, two_phases,
 
     monkeypatch.setattr(interactive_model.InteractiveModel, "load", missing)
     files, _ = two_phases
-    _one_line_error(capsys, ["itv", *files, "-o", str(tmp_path / "o"), "--click", "20,20,14"],
+    _one_line_error(capsys, ["itv", *files, "-o", str(tmp_path / "o"), "--click", "20,20,14",
+                             "--click-method", "model"],
                     "the click-guided model is not available")
 
 

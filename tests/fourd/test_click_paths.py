@@ -37,7 +37,7 @@ def test_reference_gtv_from_clicks(monkeypatch):
     (ref,), (truth,) = moving_tumor([(0, 0, 0)])
     monkeypatch.setattr(gtv_source, "click_session_factory", lambda device="cpu": FakeSession)
     FakeSession.clicks = []
-    gtv = gtv_from_clicks(ref, [(20, 20, 14)])
+    gtv = gtv_from_clicks(ref, [(20, 20, 14)], method="model")
     assert FakeSession.clicks == [(20, 20, 14)]
     assert dice(gtv, truth) > 0.95
 

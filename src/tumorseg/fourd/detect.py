@@ -8,9 +8,13 @@ The bundled automatic model is abdominal, so the ITV command's automatic path us
    nodules inside the lung and part of a tumor on the pleura are inside it (3D, not per
    slice: the heart is enclosed by the lungs on axial slices, not in 3D);
 3. candidates: soft tissue (≥ −400 HU) inside the hull, opened with a ``opening_mm`` ball to
-   cut vessels away; each component scored by volume × the fraction of its surroundings
-   (a 2-voxel shell) that is lung air, among those of equivalent diameter ≥ ``min_diameter_mm``
-   and with at least half of the shell in the lung;
+   cut vessels away, of equivalent diameter ≥ ``min_diameter_mm``; for each, the fraction of
+   its surroundings (a 2-voxel shell) that is lung air. The largest *isolated* candidate
+   (fraction ≥ ``isolated_lung_fraction``: a nodule inside the lung) wins; when there is none,
+   the one of largest volume × fraction among those with at least half of the shell in the
+   lung. On 8 lung-4dct phantoms the vessel and hilum remnants had fractions 0.45–0.79, the
+   two large tumors 0.90–0.97 (found), but the small (≈ 1 mL) ones 0.68–0.79 after the
+   opening (missed: found 2 of 8);
 4. the best candidate refined at full resolution: voxels ≥ the tumor/lung level inside the
    candidate grown by one coarse voxel, holes filled, the largest component.
 
@@ -44,6 +48,7 @@ class DetectorSettings:
     opening_mm: float = 3.0
     min_diameter_mm: float = 8.0
     min_lung_ml: float = 50.0
+    isolated_lung_fraction: float = 0.85
 
 
 def _ball(radius_mm: float, spacing: np.ndarray) -> np.ndarray:
@@ -93,7 +98,7 @@ def detect_lung_tumor(volume: Volume, settings: DetectorSettings | None = None) 
     hull = ndimage.binary_fill_holes(hull[pad:-pad, pad:-pad, pad:-pad]) & body
     soft = ndimage.binary_opening(hull & tissue, _ball(s.opening_mm, sp))
     cands = cc3d.connected_components(soft, connectivity=26)
-    best, best_score = 0, 0.0
+    best, best_key = 0, (False, 0.0)
     voxel_ml = float(np.prod(sp)) / 1000.0
     for label, box in enumerate(ndimage.find_objects(cands), start=1):
         if box is None:
@@ -106,9 +111,10 @@ def detect_lung_tumor(volume: Volume, settings: DetectorSettings | None = None) 
             continue
         shell = ndimage.binary_dilation(comp, iterations=2) & ~comp
         lung_fraction = float(lungs[grown][shell].mean()) if shell.any() else 0.0
-        score = n * lung_fraction
-        if lung_fraction >= 0.5 and score > best_score:
-            best, best_score = label, score
+        isolated = lung_fraction >= s.isolated_lung_fraction
+        key = (isolated, float(n) if isolated else n * lung_fraction)
+        if lung_fraction >= 0.5 and key > best_key:
+            best, best_key = label, key
     if best == 0:
         raise InputError(f"{volume.source or 'reference phase'}: no lung tumor found "
                          "automatically; give the GTV with --mask FILE or --click X,Y,Z")
