@@ -12,9 +12,11 @@ The bundled automatic model is abdominal, so the ITV command's automatic path us
    its surroundings (a 2-voxel shell) that is lung air. The largest *isolated* candidate
    (fraction ≥ ``isolated_lung_fraction``: a nodule inside the lung) wins; when there is none,
    the one of largest volume × fraction among those with at least half of the shell in the
-   lung. On 8 lung-4dct phantoms the vessel and hilum remnants had fractions 0.45–0.79, the
-   two large tumors 0.90–0.97 (found), but the small (≈ 1 mL) ones 0.68–0.79 after the
-   opening (missed: found 2 of 8);
+   lung. On 8 lung-4dct phantoms (seed 2026 "Ts", phase 0) the vessel and hilum remnants had
+   fractions 0.45–0.79 and the two tumors found (28.9 and 0.8 mL) 0.90–0.97; three small
+   (≈ 1 mL) tumors were missed with fractions 0.68–0.79 after the opening, and three that
+   touch the chest wall or mediastinum lay mostly outside the hull (found 2 of 8; on the 4
+   cases of ``benchmarks/bench_itv.py``, 0 of 4);
 4. the best candidate refined at full resolution: voxels ≥ the tumor/lung level inside the
    candidate grown by one coarse voxel, holes filled, the largest component.
 
