@@ -93,8 +93,8 @@ def itv_command(
              "--click-method.", show_default=False)] = None,
     click_method: Annotated[ClickMethodOption, typer.Option(
         help="Segmenter of the reference GTV from --click: random-walker (default: the most "
-             "accurate after one click on lung-4dct phantoms: mean Dice 0.78-0.81 against "
-             "0.44-0.48 for the model), region-growing (SimpleITK), or model (the bundled "
+             "accurate after one click on 12 lung-4dct phantoms: mean Dice 0.79 against "
+             "0.46 for the model), region-growing (SimpleITK), or model (the bundled "
              "click-guided network, trained on abdomen/PET/brain phantoms).")
     ] = ClickMethodOption.random_walker,
     coords: Annotated[CoordsOption, typer.Option(

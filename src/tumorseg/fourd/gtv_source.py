@@ -4,10 +4,10 @@
 Clicks are segmented by one of :data:`CLICK_METHODS`: ``"random-walker"`` (the default) and
 ``"region-growing"`` are the classical baselines of :mod:`tumorseg.interactive.baselines`;
 ``"model"`` is the bundled click-guided network. The default is the random walker because it
-was the most accurate after one click on lung tumors: on ``lung-4dct`` "full" test phantoms
-(seed 2026, "Ts", phase 0, one click at :func:`tumorseg.interactive.robot.first_click`) its
-mean Dice was 0.807 on cases 0–5 and 0.775 on cases 6–11, against 0.477 and 0.435 for the
-network (trained on abdomen, PET and brain phantoms) and 0.602 and 0.438 for region growing;
+was the most accurate after one click on lung tumors: on 12 ``lung-4dct`` "full" test
+phantoms (seed 2026, "Ts", phase 0, one click at :func:`tumorseg.interactive.robot.first_click`;
+``benchmarks/bench_lung_click.py``) its mean Dice was 0.791, against 0.456 for the network
+(trained on abdomen, PET and brain phantoms) and 0.520 for region growing;
 see ``benchmarks/RESULTS.md``, "4D CT / ITV".
 """
 
