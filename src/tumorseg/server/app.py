@@ -131,6 +131,10 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     registry = SessionRegistry(engine, store, state, load)
 
+    def viewer_image(study_id: str) -> Path:
+        """Where the viewer's NIfTI copy of a study's image is cached."""
+        return state / "cache" / f"{study_id}_image.nii.gz"
+
     def refresh_remote(study: dict[str, Any]) -> None:
         """Retrieve a stale cached DICOMweb series again (instance count changed on the
         server), unless a session of it is loaded (its volume and SEG reference are the
@@ -143,7 +147,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         if row is not None and store.accepted(row["id"]):
             return
         if remote.refresh(study["rel_path"]):
-            (state / "cache" / f"{study['id']}_image.nii.gz").unlink(missing_ok=True)
+            viewer_image(study["id"]).unlink(missing_ok=True)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -282,7 +286,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     async def image(sid: str) -> Response:
         def run() -> Path:
             s = registry.get(sid)
-            path = state / "cache" / f"{s.study['id']}_image.nii.gz"
+            path = viewer_image(s.study["id"])
             if not path.is_file():
                 v = s.volume.channel(0) if s.volume.is_multichannel else s.volume
                 a = v.array
