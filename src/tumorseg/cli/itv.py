@@ -25,7 +25,11 @@ from tumorseg.fourd import (
     load_phases,
     write_itv_outputs,
 )
-from tumorseg.fourd.gtv_source import click_session_factory
+from tumorseg.fourd.gtv_source import (
+    CLICK_METHODS,
+    DEFAULT_CLICK_METHOD,
+    click_session_factory,
+)
 from tumorseg.fourd.outputs import write_rtstruct_output
 from tumorseg.io import parse_point, point_to_index
 
@@ -47,12 +51,9 @@ class CoordsOption(StrEnum):
     mm = "mm"
 
 
-class ClickMethodOption(StrEnum):
-    """``--click-method`` (values: :data:`tumorseg.fourd.gtv_source.CLICK_METHODS`)."""
-
-    random_walker = "random-walker"
-    region_growing = "region-growing"
-    model = "model"
+#: ``--click-method``: one member per :data:`tumorseg.fourd.gtv_source.CLICK_METHODS`.
+ClickMethodOption = StrEnum("ClickMethodOption", {m.replace("-", "_"): m for m in CLICK_METHODS})
+_DEFAULT_CLICK_METHOD = ClickMethodOption(DEFAULT_CLICK_METHOD)
 
 
 class SegmenterOption(StrEnum):
@@ -65,8 +66,8 @@ class SegmenterOption(StrEnum):
 
 def _per_phase_segmenter(choice: SegmenterOption, device: str) -> tuple[str, Any]:
     """(segmenter name, session factory or None); ``auto`` = threshold, chosen by measurement:
-    per-phase GTV Dice 0.91–0.98 against 0.21–0.55 for the click-guided model on the 4
-    benchmark lung-4dct phantoms (benchmarks/RESULTS.md, 4D CT section)."""
+    per-phase GTV Dice 0.944 against 0.378 for the click-guided model on the 4 benchmark
+    lung-4dct phantoms (``benchmarks/bench_itv.py --segmenter click``; RESULTS.md, 4D CT)."""
     if choice != SegmenterOption.click:
         return "threshold", None
     return "click", click_session_factory(device)
@@ -96,13 +97,13 @@ def itv_command(
              "accurate after one click on 12 lung-4dct phantoms: mean Dice 0.79 against "
              "0.46 for the model), region-growing (SimpleITK), or model (the bundled "
              "click-guided network, trained on abdomen/PET/brain phantoms).")
-    ] = ClickMethodOption.random_walker,
+    ] = _DEFAULT_CLICK_METHOD,
     coords: Annotated[CoordsOption, typer.Option(
         help="Click coordinates: voxel indices or LPS mm.")] = CoordsOption.voxel,
     segmenter: Annotated[SegmenterOption, typer.Option(
         help="How per-phase segments a phase: threshold (classical), click (the click-guided "
-             "model at the located tumor), auto (= threshold: per-phase GTV Dice 0.91-0.98 "
-             "against 0.21-0.55 for the model on the benchmark phantoms).")
+             "model at the located tumor), auto (= threshold: per-phase GTV Dice 0.94 "
+             "against 0.38 for the model on the benchmark phantoms).")
     ] = SegmenterOption.auto,
     margin_mm: Annotated[float, typer.Option(
         help="Registration region: reference GTV box + this margin (mm); must exceed the "
@@ -115,10 +116,10 @@ def itv_command(
     projection, and the tumor motion.
 
     The GTV on the reference phase comes from --mask, from --click (segmented by
-    --click-method, the random walker by default),
-    or, with neither, from an automatic classical detector (the bundled network is abdominal,
-    not lung): a solid soft-tissue blob surrounded by lung. It is weak (on the benchmark
-    phantoms it found a vessel or the hilum, not the tumor): check it, or prefer --mask/--click.
+    --click-method, the random walker by default), or, with neither, from an automatic
+    classical detector (the bundled network is abdominal, not lung): a solid soft-tissue blob
+    surrounded by lung. It is weak (on the benchmark phantoms it found a vessel or the hilum,
+    not the tumor): check it, or prefer --mask/--click.
 
     Writes OUT/gtv_phase_XX.nii.gz, itv.nii.gz, mip.nii.gz, motion.csv (centroid per phase,
     LPS mm; volume mL), motion.png, itv_on_mip.png and summary.json (amplitude per axis,

@@ -12,11 +12,12 @@ The bundled automatic model is abdominal, so the ITV command's automatic path us
    its surroundings (a 2-voxel shell) that is lung air. The largest *isolated* candidate
    (fraction ≥ ``isolated_lung_fraction``: a nodule inside the lung) wins; when there is none,
    the one of largest volume × fraction among those with at least half of the shell in the
-   lung. On 8 lung-4dct phantoms (seed 2026 "Ts", phase 0) the vessel and hilum remnants had
-   fractions 0.45–0.79 and the two tumors found (28.9 and 0.8 mL) 0.90–0.97; three small
-   (≈ 1 mL) tumors were missed with fractions 0.68–0.79 after the opening, and three that
-   touch the chest wall or mediastinum lay mostly outside the hull (found 2 of 8; on the 4
-   cases of ``benchmarks/bench_itv.py``, 0 of 4);
+   lung. (Vessel and hilum remnants touch the mediastinum, so less of their shell is lung
+   than of a nodule's.) Measured: the tumor found (Dice > 0.5) on 3 of 12 lung-4dct phantoms
+   at phase 0 (``benchmarks/bench_lung_click.py --cases 12``: the 29, 19 and one 0.8 mL
+   tumor) and on 0 of the 4 cases of ``benchmarks/bench_itv.py``. Small tumors lose too much
+   to the opening, and tumors that touch the chest wall or mediastinum lie partly outside the
+   hull;
 4. the best candidate refined at full resolution: voxels ≥ the tumor/lung level inside the
    candidate grown by one coarse voxel, holes filled, the largest component.
 

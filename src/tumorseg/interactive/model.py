@@ -397,7 +397,7 @@ class InteractiveModel:
         if isinstance(logits, list | tuple):
             logits = logits[0]
         prob = torch.softmax(logits.float(), dim=1)[:, 1]
-        prob = torch.stack([p.flip([a for a in f]) if f else p
+        prob = torch.stack([p.flip(list(f)) if f else p
                             for p, f in zip(prob, flips, strict=True)]).mean(0)
         prob = prob[: shape[0], : shape[1], : shape[2]]
         return prob.cpu().numpy().astype(np.float32)
