@@ -6,6 +6,10 @@ lesion-wise Dice, lesion sensitivity for lesions ≥ 10 mm, false positives per 
 Speed: ``predict`` on a 512×512×100 CT at 0.8×0.8×2.5 mm, ``--fast`` and default, wall time
 and peak RSS (in a subprocess each, so memory is the prediction's own).
 
+``--method organ-outlier`` scores the classical baseline (:mod:`tumorseg.baselines`) on the
+same cases instead of a model; it is given the phantom's TRUE organ label map, which a
+model never sees, so it is a reference point, not a fair competitor.
+
 Usage::
 
     python benchmarks/bench_automatic.py --model src/tumorseg/models/bundled/abdomen-ct-lesions \\
@@ -31,20 +35,32 @@ from pathlib import Path
 import numpy as np
 
 
-def accuracy(model: Path, n_cases: int, seed: int, size: str, fast: bool) -> dict:
+def segmenter(method: str, model: Path | None, fast: bool):
+    """``case -> boolean lesion mask`` for the model or the organ-outlier baseline."""
+    if method == "organ-outlier":
+        from tumorseg.baselines.organ_outlier import segment_organ_outliers
+
+        return lambda case: segment_organ_outliers(case.channels[0],
+                                                   case.extras["organs"]).array > 0
     from tumorseg.inference import Predictor
-    from tumorseg.metrics import MetricsConfig, evaluate_binary
-    from tumorseg.phantoms import iter_cases
     from tumorseg.postprocessing import PostprocessConfig
 
     predictor = Predictor.from_model_dir(model, device="auto", fast=fast)
+    return lambda case: predictor.predict_volume(case.channels[0]).postprocessed(
+        PostprocessConfig()).labels.array
+
+
+def accuracy(segment, n_cases: int, seed: int, size: str) -> dict:
+    from tumorseg.metrics import MetricsConfig, evaluate_binary
+    from tumorseg.phantoms import iter_cases
+
     config = MetricsConfig(size_bins_mm=(0.0, 10.0, float("inf")))
     rows = []
     for case in iter_cases("abdomen-ct", n_cases, seed=seed, split="Ts", size=size):
         t0 = time.perf_counter()
-        pred = predictor.predict_volume(case.channels[0]).postprocessed(PostprocessConfig())
+        pred = segment(case)
         seconds = time.perf_counter() - t0
-        m = evaluate_binary(pred.labels.array, case.label.array, case.label.spacing, config)
+        m = evaluate_binary(pred, case.label.array, case.label.spacing, config)
         big = [b for b in m.lesions.size_bins if b.lower_mm >= 10.0] if m.lesions else []
         rows.append({"case": case.name, "seconds": seconds, "dice": m.overlap.dice,
                      "lesionwise_dice": m.lesions.lesionwise_dice,
@@ -87,7 +103,8 @@ def speed(model: Path, fast: bool) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--model", type=Path, help="model folder (with --method model)")
+    parser.add_argument("--method", choices=["model", "organ-outlier"], default="model")
     parser.add_argument("--cases", type=int, default=20)
     parser.add_argument("--seed", type=int, default=2026, help="dataset seed (Ts stream)")
     parser.add_argument("--size", default="small")
@@ -95,12 +112,15 @@ def main() -> None:
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/automatic.json"))
     args = parser.parse_args()
+    if args.method == "model" and args.model is None:
+        parser.error("--model is required with --method model")
     result = {"machine": f"{platform.processor() or platform.machine()}, "
                          f"{os.cpu_count()} cores",
               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-              "model": str(args.model),
-              "accuracy": accuracy(args.model, args.cases, args.seed, args.size, args.fast)}
-    if not args.skip_speed:
+              "method": args.method, "model": str(args.model),
+              "accuracy": accuracy(segmenter(args.method, args.model, args.fast),
+                                   args.cases, args.seed, args.size)}
+    if not args.skip_speed and args.method == "model":
         result["speed"] = [speed(args.model, True), speed(args.model, False)]
     a = result["accuracy"]
     print("\n| metric | value | target |\n| --- | --- | --- |")

@@ -42,6 +42,8 @@ def main() -> None:
     parser.add_argument("--patch", default="48,48,40", help="patch size in voxels (i,j,k)")
     parser.add_argument("--optimizer", default="adamw", choices=["sgd", "adamw"])
     parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--architecture", default="dynunet", choices=["dynunet", "unet"],
+                        help="unet: the plain MONAI UNet of the benchmark comparison")
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--no-install", action="store_true",
                         help="do not copy the result into the package")
@@ -55,14 +57,16 @@ def main() -> None:
     if not (args.model_dir / "plan.json").exists():
         patch = tuple(int(v) for v in args.patch.split(","))
         config = PlannerConfig(base_features=8, max_features=80,
-                               cpu_max_patch_voxels=patch[0] * patch[1] * patch[2])
+                               cpu_max_patch_voxels=patch[0] * patch[1] * patch[2],
+                               architecture=args.architecture)
         plan = make_plan(compute_fingerprint(dataset), dataset, device="cpu", config=config)
         plan.save(plan_file)
     result = train(args.data, args.model_dir, fold="all",
                    config=TrainingConfig(epochs=args.epochs,
                                          iterations_per_epoch=args.iterations_per_epoch,
                                          plan_file=str(plan_file), val_max_cases=4, seed=0,
-                                         optimizer=args.optimizer, learning_rate=args.lr),
+                                         optimizer=args.optimizer, learning_rate=args.lr,
+                                         architecture=args.architecture),
                    device=args.device, resume=args.resume)
     print(json.dumps({"epochs": result.epochs_completed, "best_val_dice": result.best_val_dice,
                       "final_val_dice": result.final_val_dice,

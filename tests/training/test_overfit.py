@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
+import pytest
 import torch
 
 from tumorseg.models import build_network
@@ -18,8 +21,10 @@ from tumorseg.training import (
 )
 
 
-def test_loss_drops_on_one_case(sphere_dataset, tiny_plan_file, tmp_path):
+@pytest.mark.parametrize("architecture", ["dynunet", "unet"])
+def test_loss_drops_on_one_case(sphere_dataset, tiny_plan_file, tmp_path, architecture):
     plan = Plan.load(tiny_plan_file)
+    plan = replace(plan, network=replace(plan.network, architecture=architecture))
     cache = preprocess_dataset(read_dataset(sphere_dataset), plan, tmp_path / "cache")
     case = next(iter(cache.values()))
     ds = PatchDataset([case], plan.patch_size, AugmentationConfig.off(), 0.5, seed=0)

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from tests.training.conftest import tiny_config
 from tumorseg.cli.train import train_command
 from tumorseg.errors import InputError
-from tumorseg.models import ModelFolder, list_folds, load_model
+from tumorseg.models import ModelFolder, PlainUNet, list_folds, load_model
 from tumorseg.training import read_training_log, train
 
 FOLD_FILES = ("checkpoint_latest.pt", "checkpoint_best.pt", "weights.pt", "fold.json",
@@ -96,12 +96,17 @@ def _cli() -> typer.Typer:
     return app
 
 
+def _train_one_step(dataset, plan_file, out, *options: str):
+    """``tumorseg train DATASET -o OUT --fold all`` for one iteration, plus ``options``."""
+    return CliRunner().invoke(_cli(), [
+        str(dataset), "-o", str(out), "--fold", "all", "--epochs", "1",
+        "--iterations-per-epoch", "1", "--plan", str(plan_file), "--device", "cpu",
+        "--num-workers", "0", "--val-mode", "patches", *options])
+
+
 def test_cli_trains_fold_all(sphere_dataset, tiny_plan_file, tmp_path):
     out = tmp_path / "model"
-    result = CliRunner().invoke(_cli(), [
-        str(sphere_dataset), "-o", str(out), "--fold", "all", "--epochs", "1",
-        "--iterations-per-epoch", "1", "--plan", str(tiny_plan_file), "--device", "cpu",
-        "--num-workers", "0", "--val-mode", "patches", "--optimizer", "adamw"])
+    result = _train_one_step(sphere_dataset, tiny_plan_file, out, "--optimizer", "adamw")
     assert result.exit_code == 0, result.output
     assert (out / "fold_all" / "weights.pt").is_file()
     config = json.loads((out / "fold_all" / "training_config.json").read_text())
@@ -110,6 +115,18 @@ def test_cli_trains_fold_all(sphere_dataset, tiny_plan_file, tmp_path):
     rows = read_training_log(out / "fold_all" / "training_log.csv")
     assert len(rows) == 1 and rows[0]["val_loss"] is not None
     assert np.isfinite(rows[0]["train_loss"])
+
+
+def test_cli_trains_a_plain_monai_unet(sphere_dataset, tiny_plan_file, tmp_path):
+    out = tmp_path / "unet"
+    result = _train_one_step(sphere_dataset, tiny_plan_file, out, "--architecture", "unet")
+    assert result.exit_code == 0, result.output
+    network, plan, manifest = load_model(out, "all")
+    assert isinstance(network, PlainUNet) and plan.network.architecture == "unet"
+    assert not plan.network.deep_supervision and manifest.architecture == "UNet"
+    bad = CliRunner().invoke(_cli(), [str(sphere_dataset), "-o", str(tmp_path / "x"),
+                                      "--architecture", "vnet"])
+    assert isinstance(bad.exception, InputError) and "--architecture" in str(bad.exception)
 
 
 def test_cli_bad_input_names_the_path(tmp_path):

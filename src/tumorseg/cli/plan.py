@@ -17,6 +17,7 @@ from tumorseg.planning import (
     make_plan,
     read_dataset,
 )
+from tumorseg.planning.network import ARCHITECTURES
 
 __all__ = ["plan_command", "plan_summary"]
 
@@ -44,7 +45,8 @@ def plan_summary(plan: Plan) -> list[str]:
         f"  spacing        {fmt(plan.target_spacing)} mm ({plan.spacing_rule})",
         f"  median shape   {fmt(plan.median_shape)} voxels at target spacing",
         f"  patch          {fmt(plan.patch_size)} voxels, batch {plan.batch_size}",
-        f"  network        DynUNet, {len(plan.strides)} stages, features "
+        f"  network        {'UNet' if plan.network.architecture == 'unet' else 'DynUNet'}, "
+        f"{len(plan.strides)} stages, features "
         f"{list(plan.network.features)}, pools per axis {list(plan.pools_per_axis)}",
         f"  memory         ~{plan.estimated_memory_gb:.2f} GB of {plan.memory_budget_gb:g} GB "
         f"({plan.device})",
@@ -68,6 +70,9 @@ def plan_command(
     pet_normalization: Annotated[str, typer.Option(
         help="PET channels: 'zscore' (per volume) or 'suv' (keep the SUV scale).")
     ] = "zscore",
+    architecture: Annotated[str, typer.Option(
+        help="dynunet (nnU-Net's 3D U-Net with deep supervision) or unet (plain MONAI UNet).")
+    ] = "dynunet",
 ) -> None:
     """Fingerprint a dataset and plan preprocessing and the 3D U-Net (nnU-Net style).
 
@@ -77,12 +82,15 @@ def plan_command(
     """
     if pet_normalization not in ("zscore", "suv"):
         raise InputError(f"--pet-normalization must be zscore or suv, got {pet_normalization!r}")
+    if architecture not in ARCHITECTURES:
+        raise InputError(f"--architecture must be dynunet or unet, got {architecture!r}")
     resolved = _resolve_device(device)
     info = read_dataset(dataset)
     analyses = [analyze_case(case, info)
                 for case in track(info.cases, "Fingerprint", total=len(info.cases))]
     fingerprint = combine_cases(analyses, info)
-    config = PlannerConfig(pet_normalization=pet_normalization)  # type: ignore[arg-type]
+    config = PlannerConfig(pet_normalization=pet_normalization,  # type: ignore[arg-type]
+                           architecture=architecture)
     plan = make_plan(fingerprint, info, gpu_memory, resolved, config)  # type: ignore[arg-type]
     plan_path = Path(output) if output is not None else Path(dataset) / "plan.json"
     fp_path = plan_path.parent / "fingerprint.json"

@@ -147,6 +147,10 @@ def train_command(
     ] = "default",
     res_block: Annotated[bool, typer.Option(
         "--res-block", help="When planning: residual blocks in the U-Net.")] = False,
+    architecture: Annotated[str, typer.Option(
+        "--architecture",
+        help="When planning: dynunet (nnU-Net's 3D U-Net with deep supervision) or unet "
+             "(plain MONAI UNet, for comparison).")] = "dynunet",
     plan: Annotated[Path | None, typer.Option(
         "--plan", help="Train with this plan.json instead of planning "
                        "(when MODEL_DIR has none yet).")] = None,
@@ -192,6 +196,8 @@ def train_command(
             network_size=_choice(network_size, ("default", "small", "tiny"),  # type: ignore[arg-type]
                                  "--network-size"),
             res_block=res_block, plan_file=None if plan is None else str(plan),
+            architecture=_choice(architecture, ("dynunet", "unet"),  # type: ignore[arg-type]
+                                 "--architecture"),
             optimizer=_choice(optimizer, ("sgd", "adamw"), "--optimizer"),  # type: ignore[arg-type]
             learning_rate=lr, batch_size=batch_size,
             val_mode=_choice(val_mode, ("sliding", "patches"), "--val-mode"),  # type: ignore[arg-type]

@@ -62,7 +62,7 @@ from tumorseg.models.manifest import (
     ModelManifest,
     utc_now,
 )
-from tumorseg.models.network import SegmentationUNet, build_network, network_config
+from tumorseg.models.network import PlainUNet, SegmentationUNet, build_network, network_config
 from tumorseg.models.store import (
     list_folds,
     load_model,
@@ -79,6 +79,7 @@ __all__ = [
     "FoldRecord",
     "ModelFolder",
     "ModelManifest",
+    "PlainUNet",
     "SegmentationUNet",
     "build_network",
     "fold_name",

@@ -75,7 +75,8 @@ class ModelManifest:
         dataset_name: the training dataset's name.
         labels: label name → value (background 0), as in the training dataset.json.
         channel_names: input channels in order, e.g. ``("CT",)``.
-        architecture: the network class ("DynUNet"; its configuration is ``plan.network``).
+        architecture: the MONAI network class ("DynUNet", or "UNet" for a plain-UNet plan;
+            its configuration is ``plan.network``).
         created: when the folder was created (ISO 8601 UTC).
         tumorseg_version: the version that created the folder.
         training: the :class:`~tumorseg.training.TrainingConfig` of the first run (dict);

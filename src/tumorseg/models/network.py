@@ -10,6 +10,10 @@
 
 The parameters (and so ``state_dict()`` keys) are exactly DynUNet's, so weights load into a
 plain ``monai.networks.nets.DynUNet`` built from the same :class:`NetworkConfig` too.
+
+A plan whose ``network.architecture`` is "unet" gets a :class:`PlainUNet` instead: MONAI's
+``UNet`` (residual units, no deep supervision; logits at the input size in both modes), the
+baseline the benchmarks compare the DynUNet with.
 """
 
 from __future__ import annotations
@@ -17,30 +21,45 @@ from __future__ import annotations
 from dataclasses import replace
 
 import torch
-from monai.networks.nets import DynUNet
+from monai.networks.nets import DynUNet, UNet
 
 from tumorseg.planning import NetworkConfig, Plan
 
-__all__ = ["SegmentationUNet", "build_network", "network_config"]
+__all__ = ["PlainUNet", "SegmentationUNet", "build_network", "network_config"]
+
+
+def _single_cpu_patch(x: torch.Tensor) -> bool:
+    """True for one CPU patch at inference, which the networks run as a batch of two.
+
+    PyTorch sends batch-1 ``conv3d`` with few channels to its slow im2col kernel
+    (``slow_conv3d``) and batch ≥ 2 to oneDNN, which is ~6× faster per patch here even after
+    doing the work twice (60 ms vs 10 ms for an 8→8 conv on 48×48×40).
+    """
+    return x.shape[0] == 1 and x.device.type == "cpu" and not torch.is_grad_enabled()
 
 
 class SegmentationUNet(DynUNet):
     """DynUNet returning native-resolution deep-supervision outputs in training mode."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | list[torch.Tensor]:  # type: ignore[override]
-        """Logits for ``x`` ``[b, c_in, i, j, k]`` (see the module docstring for the shapes).
-
-        A single CPU patch in eval mode runs as a batch of two (the patch twice) and returns
-        the first: PyTorch sends batch-1 ``conv3d`` with few channels to its slow im2col
-        kernel (``slow_conv3d``) and batch ≥ 2 to oneDNN, which is ~6× faster per patch
-        here even after doing the work twice (60 ms vs 10 ms for an 8→8 conv on 48×48×40).
-        """
-        if x.shape[0] == 1 and x.device.type == "cpu" and not torch.is_grad_enabled():
+        """Logits for ``x`` ``[b, c_in, i, j, k]`` (see the module docstring for the shapes);
+        a single CPU patch runs as a batch of two (:func:`_single_cpu_patch`)."""
+        if _single_cpu_patch(x):
             return self.forward(torch.cat([x, x]))[:1]  # type: ignore[index]
         out = self.output_block(self.skip_layers(x))
         if self.training and self.deep_supervision:
             return [out, *list(self.heads)]
         return out
+
+
+class PlainUNet(UNet):
+    """MONAI's ``UNet``: logits ``[b, classes, i, j, k]`` at the input size in every mode."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        """Logits for ``x`` ``[b, c_in, i, j, k]``; a single CPU patch runs as a batch of two."""
+        if _single_cpu_patch(x):
+            return super().forward(torch.cat([x, x]))[:1]
+        return super().forward(x)
 
 
 def network_config(config: Plan | NetworkConfig, in_channels: int | None = None,
@@ -60,7 +79,7 @@ def network_config(config: Plan | NetworkConfig, in_channels: int | None = None,
 
 def build_network(config: Plan | NetworkConfig, in_channels: int | None = None,
                   out_channels: int | None = None, res_block: bool | None = None
-                  ) -> SegmentationUNet:
+                  ) -> SegmentationUNet | PlainUNet:
     """Build the 3D U-Net a plan (or a :class:`NetworkConfig`) describes.
 
     Args:
@@ -71,7 +90,8 @@ def build_network(config: Plan | NetworkConfig, in_channels: int | None = None,
         res_block: residual blocks instead of plain double convolutions; None keeps the config's.
 
     Returns:
-        A freshly initialised :class:`SegmentationUNet` on the CPU, in training mode.
+        A freshly initialised :class:`SegmentationUNet` (or :class:`PlainUNet` when the
+        config's ``architecture`` is "unet") on the CPU, in training mode.
 
     Example:
         >>> net = build_network(Plan.load("models/abdomen/plan.json"))  # doctest: +SKIP
@@ -79,4 +99,6 @@ def build_network(config: Plan | NetworkConfig, in_channels: int | None = None,
         torch.Size([1, 2, 128, 128, 48])
     """
     net = network_config(config, in_channels, out_channels, res_block)
+    if net.architecture == "unet":
+        return PlainUNet(**net.unet_kwargs())
     return SegmentationUNet(**net.dynunet_kwargs())

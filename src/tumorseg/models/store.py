@@ -16,7 +16,7 @@ from tumorseg.errors import InputError
 from tumorseg.io import atomic_path, atomic_write_text
 from tumorseg.models.folder import FOLD_ALL, ModelFolder, fold_name
 from tumorseg.models.manifest import TASK_AUTOMATIC, FoldRecord, ModelManifest
-from tumorseg.models.network import SegmentationUNet, build_network
+from tumorseg.models.network import PlainUNet, SegmentationUNet, build_network
 from tumorseg.planning import Plan
 
 __all__ = [
@@ -100,6 +100,8 @@ def save_model_folder(model_dir: str | os.PathLike[str], plan: Plan,
             if folder.manifest.exists():
                 return ModelManifest.load(folder.manifest)
             manifest = ModelManifest(task=TASK_AUTOMATIC, dataset_name=plan.dataset_name,
+                                     architecture=("UNet" if plan.network.architecture == "unet"
+                                                   else "DynUNet"),
                                      labels=dict(plan.labels),
                                      channel_names=tuple(plan.channel_names),
                                      training=dict(training or {}))
@@ -203,7 +205,7 @@ def _default_fold(model_dir: Path) -> str:
 
 def load_model(model_dir: str | os.PathLike[str], fold: int | str | None = None,
                device: str | torch.device = "cpu", verify: bool = True
-               ) -> tuple[SegmentationUNet, Plan, ModelManifest]:
+               ) -> tuple[SegmentationUNet | PlainUNet, Plan, ModelManifest]:
     """Load one fold's network from a model folder, checking its SHA-256 first.
 
     Args:

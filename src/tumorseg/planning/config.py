@@ -32,7 +32,9 @@ class PlannerConfig:
         use_nonzero_mask_for_norm: z-score inside the nonzero mask; None = nnU-Net's rule.
         nonzero_mask_threshold: the rule: median crop keeps less than this fraction.
         crop_to_nonzero: crop cases to their nonzero box before resampling.
-        deep_supervision: train with deep supervision.
+        deep_supervision: train with deep supervision (DynUNet only).
+        architecture: "dynunet" (nnU-Net's 3D U-Net) or "unet" (plain MONAI UNet); see
+            :data:`~tumorseg.planning.network.ARCHITECTURES`.
         default_gpu_memory_gb: budget on CUDA when none is given.
         cpu_memory_fraction: budget on the CPU as a fraction of available RAM ...
         cpu_max_memory_gb: ... but at most this many GB.
@@ -58,6 +60,7 @@ class PlannerConfig:
     nonzero_mask_threshold: float = 0.75
     crop_to_nonzero: bool = True
     deep_supervision: bool = True
+    architecture: str = "dynunet"
     default_gpu_memory_gb: float = 8.0
     cpu_memory_fraction: float = 0.25
     cpu_max_memory_gb: float = 8.0

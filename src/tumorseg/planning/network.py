@@ -1,4 +1,4 @@
-"""The network part of a plan: a MONAI DynUNet described as plain data."""
+"""The network part of a plan: a MONAI DynUNet (or plain MONAI UNet) described as plain data."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # torch and MONAI are imported only when a network is built
     import torch
 
-__all__ = ["NetworkConfig"]
+__all__ = ["ARCHITECTURES", "NetworkConfig"]
+
+#: Network classes a plan can name: "dynunet" (nnU-Net's 3D U-Net, the default) or "unet"
+#: (``monai.networks.nets.UNet`` with two residual units per stage, no deep supervision; the
+#: plain-MONAI comparison of the benchmarks).
+ARCHITECTURES = ("dynunet", "unet")
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,9 @@ class NetworkConfig:
         deep_supr_num: number of those extra outputs (DynUNet: < stages - 1).
         norm: normalisation layer ("instance": affine instance norm, as nnU-Net).
         res_block: residual blocks instead of plain double convolutions.
+        architecture: one of :data:`ARCHITECTURES`. "unet" uses ``features`` and the
+            strides of stages 1… (its convolutions are 3×3×3, ``kernel_sizes`` is ignored) and
+            trains without deep supervision.
     """
 
     in_channels: int
@@ -36,6 +44,12 @@ class NetworkConfig:
     deep_supr_num: int = 1
     norm: str = "instance"
     res_block: bool = False
+    architecture: str = "dynunet"
+
+    def __post_init__(self) -> None:
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, "
+                             f"got {self.architecture!r}")
 
     @property
     def upsample_kernel_sizes(self) -> tuple[tuple[int, int, int], ...]:
@@ -58,10 +72,24 @@ class NetworkConfig:
             "res_block": self.res_block,
         }
 
-    def build(self) -> torch.nn.Module:
-        """Instantiate the DynUNet (imports MONAI)."""
-        from monai.networks.nets import DynUNet
+    def unet_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``monai.networks.nets.UNet(**kwargs)``."""
+        return {
+            "spatial_dims": 3,
+            "in_channels": self.in_channels,
+            "out_channels": self.out_channels,
+            "channels": list(self.features),
+            "strides": [list(s) for s in self.strides[1:]],
+            "num_res_units": 2,
+            "norm": (self.norm.upper(), {"affine": True}),
+        }
 
+    def build(self) -> torch.nn.Module:
+        """Instantiate the plain MONAI network (imports MONAI)."""
+        from monai.networks.nets import DynUNet, UNet
+
+        if self.architecture == "unet":
+            return UNet(**self.unet_kwargs())
         return DynUNet(**self.dynunet_kwargs())
 
     def to_dict(self) -> dict[str, Any]:

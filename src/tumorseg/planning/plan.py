@@ -312,8 +312,10 @@ def make_plan(fingerprint: Fingerprint, dataset_info: DatasetInfo,
     network = NetworkConfig(
         in_channels=n_in, out_channels=n_cls, kernel_sizes=topo.kernel_sizes,
         strides=topo.strides, features=cand.features,
-        deep_supervision=config.deep_supervision and cand.deep_supr_num > 0,
+        deep_supervision=(config.deep_supervision and cand.deep_supr_num > 0
+                          and config.architecture == "dynunet"),
         deep_supr_num=max(cand.deep_supr_num, 1),
+        architecture=config.architecture,
     )
     summary = fingerprint.summary()
     summary["intensity"] = {name: s.to_dict() for name, s in

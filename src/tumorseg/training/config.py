@@ -119,6 +119,8 @@ class TrainingConfig:
         network_size: "default" (32…320 features), "small" (16…160) or "tiny" (8…80),
             used when planning.
         res_block: residual blocks in the U-Net (used when planning).
+        architecture: "dynunet" (nnU-Net's 3D U-Net) or "unet" (plain MONAI UNet, no deep
+            supervision), used when planning.
     """
 
     epochs: int = 100
@@ -150,6 +152,7 @@ class TrainingConfig:
     memory_budget_gb: float | None = None
     network_size: Literal["default", "small", "tiny"] = "default"
     res_block: bool = False
+    architecture: Literal["dynunet", "unet"] = "dynunet"
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -158,6 +161,9 @@ class TrainingConfig:
             raise ValueError(f"iterations_per_epoch must be ≥ 1, got {self.iterations_per_epoch}")
         if self.optimizer not in ("sgd", "adamw"):
             raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {self.optimizer!r}")
+        if self.architecture not in ("dynunet", "unet"):
+            raise ValueError(f"architecture must be 'dynunet' or 'unet', "
+                             f"got {self.architecture!r}")
         if self.val_mode not in ("sliding", "patches"):
             raise ValueError(f"val_mode must be 'sliding' or 'patches', got {self.val_mode!r}")
         if self.export not in ("final", "best"):

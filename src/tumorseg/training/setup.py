@@ -44,10 +44,15 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return dev
 
 
-def _with_res_block(plan: Plan, res_block: bool) -> Plan:
-    if plan.network.res_block == res_block:
+def _with_network_options(plan: Plan, config: TrainingConfig) -> Plan:
+    """``plan`` with the training config's residual-block and architecture choices."""
+    net = plan.network
+    if net.res_block == config.res_block and net.architecture == config.architecture:
         return plan
-    return replace(plan, network=replace(plan.network, res_block=res_block))
+    unet = config.architecture == "unet"
+    return replace(plan, network=replace(
+        net, res_block=config.res_block, architecture=config.architecture,
+        deep_supervision=net.deep_supervision and not unet))
 
 
 def _check_fits(plan: Plan, info: DatasetInfo, where: str) -> Plan:
@@ -67,7 +72,8 @@ def resolve_plan(info: DatasetInfo, folder: ModelFolder, config: TrainingConfig,
     In order: ``MODEL_DIR/plan.json`` when it exists (every fold of a model shares it);
     else ``config.plan_file``; else a new plan from the dataset's fingerprint, fitted for
     ``device_type`` with ``config.memory_budget_gb`` and ``config.network_size``.
-    ``config.res_block`` applies to a plan that is not yet in the model folder.
+    ``config.res_block`` and ``config.architecture`` apply to a plan that is not yet in the
+    model folder.
 
     Raises:
         InputError: unreadable plan files, or a plan whose channels or labels differ from
@@ -76,14 +82,14 @@ def resolve_plan(info: DatasetInfo, folder: ModelFolder, config: TrainingConfig,
     if folder.plan.exists():
         plan = Plan.load(folder.plan)
         if config.plan_file is not None:
-            given = _with_res_block(Plan.load(config.plan_file), config.res_block)
+            given = _with_network_options(Plan.load(config.plan_file), config)
             if given.to_dict() | {"tumorseg_version": ""} != plan.to_dict() | {
                     "tumorseg_version": ""}:
                 raise InputError(f"{config.plan_file}: differs from {folder.plan} already "
                                  "in the model folder; use another model folder")
         return _check_fits(plan, info, str(folder.plan))
     if config.plan_file is not None:
-        plan = _with_res_block(Plan.load(config.plan_file), config.res_block)
+        plan = _with_network_options(Plan.load(config.plan_file), config)
         return _check_fits(plan, info, str(config.plan_file))
     base, top = NETWORK_SIZES[config.network_size]
     planner = PlannerConfig(base_features=base, max_features=top)
@@ -92,4 +98,4 @@ def resolve_plan(info: DatasetInfo, folder: ModelFolder, config: TrainingConfig,
     fingerprint = compute_fingerprint(info)
     plan = make_plan(fingerprint, info, config.memory_budget_gb,
                      "cuda" if device_type == "cuda" else "cpu", planner)
-    return _check_fits(_with_res_block(plan, config.res_block), info, str(info.root))
+    return _check_fits(_with_network_options(plan, config), info, str(info.root))
