@@ -7,7 +7,9 @@ GTV on that phase (``--reference truth``, the default: the ``--mask`` path, so t
 measures the propagation, not the detector), or (``--reference click``) the GTV that
 ``--click-method`` segments from ONE click at
 :func:`tumorseg.interactive.robot.first_click` of that true GTV (the ``--click`` path; its Dice
-on the reference phase is reported as ``reference_gtv_dice``). Both methods run; per method:
+on the reference phase is reported as ``reference_gtv_dice``), or (``--reference auto``) the
+automatic detector's GTV (the path with neither ``--mask`` nor ``--click``; a case where it
+finds nothing counts as ITV and GTV Dice 0). Both methods run; per method:
 ITV Dice against the true ITV, GTV Dice per phase (the reference phase excluded),
 centroid amplitude error per axis (mm), wall time.
 The automatic detector's Dice on the reference phase is reported alongside.
@@ -102,7 +104,22 @@ def accuracy_case(folder: Path, info: dict, reference: str = "truth",
     except Exception as exc:  # a miss is a result, not a crash of the benchmark
         auto_dice, auto = 0.0, str(exc)
     auto_s = time.perf_counter() - t0
-    gtv_ref, ref_info = reference_gtv(phases.volumes[ref], truth[ref], reference, click_method)
+    if reference == "auto":
+        gtv_ref = None if isinstance(auto, str) else auto
+        ref_info = {"reference": "auto", "reference_gtv_dice": round(auto_dice, 4)}
+    else:
+        gtv_ref, ref_info = reference_gtv(phases.volumes[ref], truth[ref], reference,
+                                          click_method)
+    if gtv_ref is None:  # nothing detected: the pipeline has no reference GTV to start from
+        miss = {"itv_dice": 0.0, "gtv_dice_mean": 0.0, "gtv_dice_min": 0.0,
+                "amplitude_error_mm": [float("nan")] * 3, "amplitude_ok": False,
+                "seconds": 0.0}
+        return {"case": folder.name, "seed": info["seed"], "n_phases": n,
+                "diameter_mm": info["tumor"]["diameter_mm"],
+                "location": info["tumor"]["location"], "reference_phase": ref,
+                "automatic_detection_dice": 0.0, "automatic_detection_error": auto,
+                **ref_info, "methods": {"propagate": miss, "per-phase": dict(miss)},
+                "agreement_dice_mean": 0.0}
     factory = None
     if segmenter == "click":
         from tumorseg.fourd.gtv_source import click_session_factory
@@ -168,8 +185,9 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("benchmarks/out/itv_cases"),
                         help="folder for the generated phantoms (reused when present)")
     parser.add_argument("--skip-speed", action="store_true")
-    parser.add_argument("--reference", choices=("truth", "click"), default="truth",
-                        help="reference GTV: the true one, or segmented from one click")
+    parser.add_argument("--reference", choices=("truth", "click", "auto"), default="truth",
+                        help="reference GTV: the true one, segmented from one click, or the "
+                             "automatic detector's")
     parser.add_argument("--click-method", default="random-walker",
                         choices=("random-walker", "region-growing", "model"),
                         help="segmenter of the one-click reference GTV (--reference click)")
@@ -184,7 +202,7 @@ def main() -> None:
                                   args.segmenter))
         m = rows[-1]["methods"]
         ref_dice = (f"reference GTV Dice {rows[-1]['reference_gtv_dice']:.3f}; "
-                    if args.reference == "click" else "")
+                    if args.reference in ("click", "auto") else "")
         print(f"{folder.name} ({info['tumor']['diameter_mm']:.0f} mm "
               f"{info['tumor']['location']}): {ref_dice}" + "; ".join(
                   f"{k}: ITV {v['itv_dice']:.3f} GTV {v['gtv_dice_mean']:.3f} "

@@ -100,6 +100,20 @@ def test_click_method_reaches_the_segmenter_and_the_summary(tmp_path, capsys, re
     assert summary["reference_click_method"] == expected
 
 
+def test_the_automatic_detector_segments_its_seed_with_the_click_method(
+        tmp_path, capsys, recorded, phase_files):
+    out = tmp_path / "out"
+    argv = ["itv", *phase_files, "-o", str(out), "--reference-phase", "0",
+            "--click-method", "region-growing", "--method", "propagate", "--translation-only"]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert [name for name, _ in recorded] == ["region-growing"]
+    _, gtvs = moving_tumor([(0, 0, 0)])
+    assert gtvs[0][recorded[0][1]]  # the seed lies in the tumor
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["reference_gtv_source"] == "automatic"
+    assert summary["reference_click_method"] == "region-growing"
+
+
 def test_summary_has_no_click_method_without_clicks(tmp_path, capsys, phase_files):
     phases, gtvs = moving_tumor([(0, 0, 0)])
     mask = write_volume(phases[0].with_array(gtvs[0].astype(np.uint8)), tmp_path / "g.nii.gz")

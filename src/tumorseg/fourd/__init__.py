@@ -26,7 +26,7 @@ Example:
 
 from __future__ import annotations
 
-from tumorseg.fourd.detect import DetectorSettings, detect_lung_tumor
+from tumorseg.fourd.detect import DetectorSettings, detect_lung_tumor, find_tumor_seed
 from tumorseg.fourd.gtv_source import gtv_from_clicks, gtv_from_mask
 from tumorseg.fourd.motion import Motion, agreement, centroid_mm, itv_union, mip, tumor_motion
 from tumorseg.fourd.outputs import OUTPUT_NAMES, write_itv_outputs
@@ -57,6 +57,7 @@ __all__ = [
     "choose_reference_phase",
     "compute_itv",
     "detect_lung_tumor",
+    "find_tumor_seed",
     "gtv_from_clicks",
     "gtv_from_mask",
     "itv_union",
