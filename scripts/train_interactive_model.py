@@ -53,6 +53,9 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--per-sample-dice", action="store_true",
                         help="Dice per sample instead of over the batch")
+    parser.add_argument("--spatial-augmentation", action="store_true",
+                        help="mirror (p 0.5 per axis), permute axes (p 0.5) and zoom "
+                             "(p 0.5, 0.7-1.4x) the training patches")
     parser.add_argument("--no-install", action="store_true",
                         help="do not copy the result into the package")
     args = parser.parse_args()
@@ -71,7 +74,9 @@ def main() -> None:
         normalization=args.normalization, learning_rate=args.learning_rate,
         batch_dice=not args.per_sample_dice,
         init_from=None if args.init_from is None else str(args.init_from),
-        features=tuple(int(v) for v in args.features.split(",")))
+        features=tuple(int(v) for v in args.features.split(",")),
+        **({"p_flip": 0.5, "p_transpose": 0.5, "p_scale": 0.5}
+           if args.spatial_augmentation else {}))
     result = train_interactive(datasets, args.model_dir, config, device=args.device,
                                resume=args.resume)
     print(json.dumps({"epochs": result.epochs_completed,

@@ -1,4 +1,5 @@
-"""Training the guided network: a tiny 2-epoch run, resume, the model folder it writes."""
+"""Training the guided network: a tiny 2-epoch run, resume, the model folder it writes, and
+the spatial augmentation of its patches."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from tumorseg.models import build_network
 from tumorseg.phantoms import generate_dataset
 from tumorseg.training.interactive import (
     InteractiveTrainingConfig,
+    LesionRegion,
+    _patch,
     regions_from_case,
     train_interactive,
 )
@@ -141,3 +144,44 @@ def test_init_from_copies_weights_and_refuses_another_network(tmp_path):
     with pytest.raises(InputError, match="network differs"):
         _load_initial_weights(build_network(default_network((4, 8, 32))),
                               _tiny_config(features=(4, 8, 32), init_from=str(tmp_path)))
+
+
+def _offset_lesion_region() -> LesionRegion:
+    """A 16³ region (= the tiny patch) with an off-centre 4×3×2-voxel box lesion."""
+    inst = np.zeros((16, 16, 16), np.uint16)
+    inst[2:6, 3:6, 9:11] = 1
+    return LesionRegion("c", (inst[None] * 50.0).astype(np.float16), inst,
+                        inst.astype(np.uint8), 1)
+
+
+def test_spatial_augmentation_mirrors_and_permutes_the_patch():
+    region = _offset_lesion_region()
+    plain = _patch(region, _tiny_config(), np.random.default_rng(0), True)[1]
+    assert np.array_equal(plain, region.instances == 1)  # off: the region itself
+    flipped = _patch(region, _tiny_config(p_flip=1.0), np.random.default_rng(0), True)[1]
+    assert np.array_equal(flipped, np.flip(plain))
+    seen = set()
+    for seed in range(12):
+        target = _patch(region, _tiny_config(p_transpose=1.0), np.random.default_rng(seed),
+                        True)[1]
+        lo, hi = np.argwhere(target).min(0), np.argwhere(target).max(0)
+        seen.add(tuple(int(v) for v in hi - lo + 1))
+        assert target.sum() == plain.sum()
+    assert (4, 3, 2) in seen and len(seen) > 1  # the box's edges trade axes
+
+
+def test_spatial_augmentation_zooms_the_lesion():
+    inst = np.zeros((24, 24, 24), np.uint16)
+    g = np.indices(inst.shape)
+    inst[((g - 12) ** 2).sum(0) <= 16] = 1  # a ball of radius 4 voxels, in the middle
+    region = LesionRegion("c", (inst[None] * 50.0).astype(np.float16), inst,
+                          inst.astype(np.uint8), 1)
+    def volume_ratios(scale_range):
+        config = _tiny_config(p_scale=1.0, scale_range=scale_range)
+        return [float(_patch(region, config, np.random.default_rng(s), True)[1].sum())
+                / inst.sum() for s in range(8)]
+
+    # zoomed out, the patch sees almost the whole region: the ball is never cut
+    assert all(0.7**3 - 0.05 <= r <= 0.75**3 + 0.05 for r in volume_ratios((0.7, 0.75)))
+    # zoomed in, a cut can only shrink it: more voxels than the ball has means magnified
+    assert max(volume_ratios((1.3, 1.4))) > 1.5

@@ -8,7 +8,8 @@ Steps:
    session uses). Each channel is a separate "image": the model sees one channel at a time
    and so learns no modality. Cases are split into training and validation (``val_fraction``,
    saved in model.json).
-2. **Steps**: a batch of patches (random shift inside the region) → domain randomisation
+2. **Steps**: a batch of patches (random shift inside the region; optionally zoomed,
+   mirrored and axis-permuted: ``p_scale``, ``p_flip``, ``p_transpose``) → domain randomisation
    (:mod:`~tumorseg.interactive.randomize`) → per-ROI normalisation → simulated first clicks
    and prior (:mod:`~tumorseg.interactive.simulation`) → 0…k rounds of error-driven clicks with
    the current network (no grad) → Dice + CE with deep supervision
@@ -34,6 +35,7 @@ from typing import Any
 import cc3d
 import numpy as np
 import torch
+from scipy import ndimage
 from torch.nn.parallel import DistributedDataParallel
 
 from tumorseg.errors import InputError
@@ -104,6 +106,13 @@ class InteractiveTrainingConfig:
             dominate it) rather than per sample (each lesion counts the same).
         init_from: start from the weights of this interactive model folder (fine-tuning; same
             network) instead of random weights; None: from scratch.
+        p_flip: per axis, probability of mirroring the patch (spatial augmentation).
+        p_transpose: probability of a random permutation of the patch axes (the model grid
+            is isotropic, so a permuted patch is still a plausible scene).
+        p_scale: probability of zooming the patch by a factor from ``scale_range`` (> 1:
+            the lesion looks larger), resampled from the stored region (linear for the
+            image, nearest for labels). All three 0: no spatial augmentation (the setting
+            of the bundled model's recipe).
         min_lesion_mm3: lesions smaller than this are not used as targets.
         val_fraction: share of cases held out for validation (at least one case).
         max_val_regions: validation regions per epoch (the first ones, fixed).
@@ -124,6 +133,10 @@ class InteractiveTrainingConfig:
     weight_decay: float = 1e-4
     batch_dice: bool = True
     init_from: str | None = None
+    p_flip: float = 0.0
+    p_transpose: float = 0.0
+    p_scale: float = 0.0
+    scale_range: tuple[float, float] = (0.7, 1.4)
     min_lesion_mm3: float = 100.0
     val_fraction: float = 0.1
     max_val_regions: int = 12
@@ -148,7 +161,7 @@ class InteractiveTrainingConfig:
         d["guidance"] = self.guidance.to_dict()
         d["simulation"] = self.simulation.to_dict()
         d["randomization"] = self.randomization.to_dict()
-        for k in ("spacing_mm", "patch_size", "region_size", "features"):
+        for k in ("spacing_mm", "patch_size", "region_size", "features", "scale_range"):
             d[k] = list(d[k])
         return d
 
@@ -158,7 +171,7 @@ class InteractiveTrainingConfig:
         used ``"roi-percentile-zscore"``)."""
         d = dict(d)
         d.setdefault("normalization", UNNAMED_NORMALIZATION)
-        for k in ("spacing_mm", "patch_size", "region_size", "features"):
+        for k in ("spacing_mm", "patch_size", "region_size", "features", "scale_range"):
             if k in d:
                 d[k] = tuple(d[k])
         d["guidance"] = GuidanceConfig.from_dict(d.get("guidance") or {})
@@ -252,17 +265,47 @@ def _split(names: Sequence[str], fraction: float, seed: int) -> tuple[list[str],
     return sorted(order[n_val:]), sorted(order[:n_val])
 
 
+def _crop_coordinates(region_shape: Sequence[int], patch: Sequence[int], zoom: float,
+                      rng: np.random.Generator, randomize: bool) -> np.ndarray:
+    """Region coordinates ``[3, *patch]`` of a patch zoomed by ``zoom`` (> 1 magnifies) at a
+    random position inside the region (the centre when not ``randomize``)."""
+    extent = [p / zoom for p in patch]
+    slack = [max(r - e, 0.0) for r, e in zip(region_shape, extent, strict=True)]
+    start = [float(rng.uniform(0, s)) if randomize else s / 2 for s in slack]
+    axes = [a + (np.arange(p) + 0.5) / zoom - 0.5
+            for a, p in zip(start, patch, strict=True)]
+    return np.stack(np.meshgrid(*axes, indexing="ij"))
+
+
 def _patch(region: LesionRegion, config: InteractiveTrainingConfig, rng: np.random.Generator,
            randomize: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(normalised image, target, others) of one random patch of ``region``."""
-    slack = [r - p for r, p in zip(region.instances.shape, config.patch_size, strict=True)]
-    start = [int(rng.integers(0, s + 1)) if randomize else s // 2 for s in slack]
-    sl = tuple(slice(a, a + p) for a, p in zip(start, config.patch_size, strict=True))
+    """(normalised image, target, others) of one random patch of ``region``, with the
+    config's spatial augmentation (zoom, flips, axis permutation) when ``randomize``."""
     channel = int(rng.integers(region.channels.shape[0])) if randomize else 0
-    image = region.channels[channel][sl].astype(np.float32)
-    inst = region.instances[sl]
+    zoom = 1.0
+    if randomize and config.p_scale > 0 and rng.random() < config.p_scale:
+        lo, hi = np.log(config.scale_range[0]), np.log(config.scale_range[1])
+        zoom = float(np.exp(rng.uniform(lo, hi)))
+    if zoom == 1.0:
+        slack = [r - p for r, p in zip(region.instances.shape, config.patch_size, strict=True)]
+        start = [int(rng.integers(0, s + 1)) if randomize else s // 2 for s in slack]
+        sl = tuple(slice(a, a + p) for a, p in zip(start, config.patch_size, strict=True))
+        image = region.channels[channel][sl].astype(np.float32)
+        inst, tissue = region.instances[sl], region.regions[sl]
+    else:
+        coords = _crop_coordinates(region.instances.shape, config.patch_size, zoom, rng, True)
+        image = ndimage.map_coordinates(region.channels[channel].astype(np.float32), coords,
+                                        order=1, mode="nearest")
+        inst = ndimage.map_coordinates(region.instances, coords, order=0, mode="nearest")
+        tissue = ndimage.map_coordinates(region.regions, coords, order=0, mode="nearest")
     if randomize:
-        image = randomize_appearance(image, region.regions[sl], config.randomization, rng)
+        flips = tuple(a for a in range(3) if rng.random() < config.p_flip)
+        order = (tuple(int(a) for a in rng.permutation(3))
+                 if config.p_transpose > 0 and rng.random() < config.p_transpose else (0, 1, 2))
+        image, inst, tissue = (np.transpose(np.flip(x, flips) if flips else x, order)
+                               for x in (image, inst, tissue))
+        image = randomize_appearance(np.ascontiguousarray(image), np.ascontiguousarray(tissue),
+                                     config.randomization, rng)
     target = inst == region.target
     others = (inst > 0) & ~target
     return roi_image_channels(image, config.normalization), target, others
