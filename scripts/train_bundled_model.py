@@ -23,6 +23,7 @@ from pathlib import Path
 
 from tumorseg.phantoms import generate_dataset
 from tumorseg.planning import PlannerConfig, compute_fingerprint, make_plan, read_dataset
+from tumorseg.planning.network import ARCHITECTURES
 from tumorseg.training import TrainingConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +43,7 @@ def main() -> None:
     parser.add_argument("--patch", default="48,48,40", help="patch size in voxels (i,j,k)")
     parser.add_argument("--optimizer", default="adamw", choices=["sgd", "adamw"])
     parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--architecture", default="dynunet", choices=["dynunet", "unet"],
+    parser.add_argument("--architecture", default="dynunet", choices=list(ARCHITECTURES),
                         help="unet: the plain MONAI UNet of the benchmark comparison")
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--no-install", action="store_true",

@@ -124,6 +124,12 @@ def test_cli_trains_a_plain_monai_unet(sphere_dataset, tiny_plan_file, tmp_path)
     network, plan, manifest = load_model(out, "all")
     assert isinstance(network, PlainUNet) and plan.network.architecture == "unet"
     assert not plan.network.deep_supervision and manifest.architecture == "UNet"
+    # a plan that names the UNet keeps it when --architecture is not given
+    unet_plan = tmp_path / "unet_plan.json"
+    plan.save(unet_plan)
+    kept = _train_one_step(sphere_dataset, unet_plan, tmp_path / "kept")
+    assert kept.exit_code == 0, kept.output
+    assert isinstance(load_model(tmp_path / "kept", "all")[0], PlainUNet)
     bad = CliRunner().invoke(_cli(), [str(sphere_dataset), "-o", str(tmp_path / "x"),
                                       "--architecture", "vnet"])
     assert isinstance(bad.exception, InputError) and "--architecture" in str(bad.exception)

@@ -45,8 +45,7 @@ def plan_summary(plan: Plan) -> list[str]:
         f"  spacing        {fmt(plan.target_spacing)} mm ({plan.spacing_rule})",
         f"  median shape   {fmt(plan.median_shape)} voxels at target spacing",
         f"  patch          {fmt(plan.patch_size)} voxels, batch {plan.batch_size}",
-        f"  network        {'UNet' if plan.network.architecture == 'unet' else 'DynUNet'}, "
-        f"{len(plan.strides)} stages, features "
+        f"  network        {plan.network.class_name}, {len(plan.strides)} stages, features "
         f"{list(plan.network.features)}, pools per axis {list(plan.pools_per_axis)}",
         f"  memory         ~{plan.estimated_memory_gb:.2f} GB of {plan.memory_budget_gb:g} GB "
         f"({plan.device})",
@@ -83,7 +82,8 @@ def plan_command(
     if pet_normalization not in ("zscore", "suv"):
         raise InputError(f"--pet-normalization must be zscore or suv, got {pet_normalization!r}")
     if architecture not in ARCHITECTURES:
-        raise InputError(f"--architecture must be dynunet or unet, got {architecture!r}")
+        raise InputError(f"--architecture must be one of {', '.join(ARCHITECTURES)}, "
+                         f"got {architecture!r}")
     resolved = _resolve_device(device)
     info = read_dataset(dataset)
     analyses = [analyze_case(case, info)

@@ -13,6 +13,7 @@ import typer
 
 from tumorseg.cli.common import err_console, progress_bar
 from tumorseg.errors import InputError
+from tumorseg.planning.network import ARCHITECTURES
 from tumorseg.training import AugmentationConfig, TrainingCallback, TrainingConfig, train
 
 __all__ = ["train_command"]
@@ -147,10 +148,11 @@ def train_command(
     ] = "default",
     res_block: Annotated[bool, typer.Option(
         "--res-block", help="When planning: residual blocks in the U-Net.")] = False,
-    architecture: Annotated[str, typer.Option(
+    architecture: Annotated[str | None, typer.Option(
         "--architecture",
-        help="When planning: dynunet (nnU-Net's 3D U-Net with deep supervision) or unet "
-             "(plain MONAI UNet, for comparison).")] = "dynunet",
+        help="dynunet (nnU-Net's 3D U-Net with deep supervision) or unet (plain MONAI UNet, "
+             "for comparison). Default: the --plan's, dynunet when planning.",
+        show_default=False)] = None,
     plan: Annotated[Path | None, typer.Option(
         "--plan", help="Train with this plan.json instead of planning "
                        "(when MODEL_DIR has none yet).")] = None,
@@ -196,8 +198,8 @@ def train_command(
             network_size=_choice(network_size, ("default", "small", "tiny"),  # type: ignore[arg-type]
                                  "--network-size"),
             res_block=res_block, plan_file=None if plan is None else str(plan),
-            architecture=_choice(architecture, ("dynunet", "unet"),  # type: ignore[arg-type]
-                                 "--architecture"),
+            architecture=(None if architecture is None else _choice(  # type: ignore[arg-type]
+                architecture, ARCHITECTURES, "--architecture")),
             optimizer=_choice(optimizer, ("sgd", "adamw"), "--optimizer"),  # type: ignore[arg-type]
             learning_rate=lr, batch_size=batch_size,
             val_mode=_choice(val_mode, ("sliding", "patches"), "--val-mode"),  # type: ignore[arg-type]

@@ -100,8 +100,7 @@ def save_model_folder(model_dir: str | os.PathLike[str], plan: Plan,
             if folder.manifest.exists():
                 return ModelManifest.load(folder.manifest)
             manifest = ModelManifest(task=TASK_AUTOMATIC, dataset_name=plan.dataset_name,
-                                     architecture=("UNet" if plan.network.architecture == "unet"
-                                                   else "DynUNet"),
+                                     architecture=plan.network.class_name,
                                      labels=dict(plan.labels),
                                      channel_names=tuple(plan.channel_names),
                                      training=dict(training or {}))

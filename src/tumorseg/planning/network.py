@@ -52,6 +52,11 @@ class NetworkConfig:
                              f"got {self.architecture!r}")
 
     @property
+    def class_name(self) -> str:
+        """The MONAI class this config builds: "DynUNet" or "UNet"."""
+        return "UNet" if self.architecture == "unet" else "DynUNet"
+
+    @property
     def upsample_kernel_sizes(self) -> tuple[tuple[int, int, int], ...]:
         """Transposed-convolution kernels, one per decoder stage (= ``strides[1:]``)."""
         return self.strides[1:]

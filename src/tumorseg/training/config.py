@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
+from tumorseg.planning.network import ARCHITECTURES
+
 __all__ = ["NETWORK_SIZES", "AugmentationConfig", "TrainingConfig"]
 
 #: ``network_size`` → (base features, max features) given to the planner.
@@ -120,7 +122,7 @@ class TrainingConfig:
             used when planning.
         res_block: residual blocks in the U-Net (used when planning).
         architecture: "dynunet" (nnU-Net's 3D U-Net) or "unet" (plain MONAI UNet, no deep
-            supervision), used when planning.
+            supervision); None: the given plan's, and "dynunet" when planning.
     """
 
     epochs: int = 100
@@ -152,7 +154,7 @@ class TrainingConfig:
     memory_budget_gb: float | None = None
     network_size: Literal["default", "small", "tiny"] = "default"
     res_block: bool = False
-    architecture: Literal["dynunet", "unet"] = "dynunet"
+    architecture: Literal["dynunet", "unet"] | None = None
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -161,8 +163,8 @@ class TrainingConfig:
             raise ValueError(f"iterations_per_epoch must be ≥ 1, got {self.iterations_per_epoch}")
         if self.optimizer not in ("sgd", "adamw"):
             raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {self.optimizer!r}")
-        if self.architecture not in ("dynunet", "unet"):
-            raise ValueError(f"architecture must be 'dynunet' or 'unet', "
+        if self.architecture is not None and self.architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, "
                              f"got {self.architecture!r}")
         if self.val_mode not in ("sliding", "patches"):
             raise ValueError(f"val_mode must be 'sliding' or 'patches', got {self.val_mode!r}")

@@ -45,14 +45,16 @@ def resolve_device(device: str | torch.device) -> torch.device:
 
 
 def _with_network_options(plan: Plan, config: TrainingConfig) -> Plan:
-    """``plan`` with the training config's residual-block and architecture choices."""
+    """``plan`` with the training config's residual-block choice and, when it names one,
+    architecture (a DynUNet gets deep supervision back when it has the stages for it)."""
     net = plan.network
-    if net.res_block == config.res_block and net.architecture == config.architecture:
+    arch = config.architecture or net.architecture
+    if net.res_block == config.res_block and net.architecture == arch:
         return plan
-    unet = config.architecture == "unet"
-    return replace(plan, network=replace(
-        net, res_block=config.res_block, architecture=config.architecture,
-        deep_supervision=net.deep_supervision and not unet))
+    deep = (net.deep_supervision if arch == net.architecture
+            else arch == "dynunet" and len(net.strides) > 2)
+    return replace(plan, network=replace(net, res_block=config.res_block, architecture=arch,
+                                         deep_supervision=deep))
 
 
 def _check_fits(plan: Plan, info: DatasetInfo, where: str) -> Plan:
@@ -92,7 +94,8 @@ def resolve_plan(info: DatasetInfo, folder: ModelFolder, config: TrainingConfig,
         plan = _with_network_options(Plan.load(config.plan_file), config)
         return _check_fits(plan, info, str(config.plan_file))
     base, top = NETWORK_SIZES[config.network_size]
-    planner = PlannerConfig(base_features=base, max_features=top)
+    planner = PlannerConfig(base_features=base, max_features=top,
+                            architecture=config.architecture or "dynunet")
     log.info("planning %s for %s (network size %s)", info.name, device_type,
              config.network_size)
     fingerprint = compute_fingerprint(info)
