@@ -266,12 +266,12 @@ def _split(names: Sequence[str], fraction: float, seed: int) -> tuple[list[str],
 
 
 def _crop_coordinates(region_shape: Sequence[int], patch: Sequence[int], zoom: float,
-                      rng: np.random.Generator, randomize: bool) -> np.ndarray:
+                      rng: np.random.Generator) -> np.ndarray:
     """Region coordinates ``[3, *patch]`` of a patch zoomed by ``zoom`` (> 1 magnifies) at a
-    random position inside the region (the centre when not ``randomize``)."""
+    random position inside the region."""
     extent = [p / zoom for p in patch]
     slack = [max(r - e, 0.0) for r, e in zip(region_shape, extent, strict=True)]
-    start = [float(rng.uniform(0, s)) if randomize else s / 2 for s in slack]
+    start = [float(rng.uniform(0, s)) for s in slack]
     axes = [a + (np.arange(p) + 0.5) / zoom - 0.5
             for a, p in zip(start, patch, strict=True)]
     return np.stack(np.meshgrid(*axes, indexing="ij"))
@@ -293,7 +293,7 @@ def _patch(region: LesionRegion, config: InteractiveTrainingConfig, rng: np.rand
         image = region.channels[channel][sl].astype(np.float32)
         inst, tissue = region.instances[sl], region.regions[sl]
     else:
-        coords = _crop_coordinates(region.instances.shape, config.patch_size, zoom, rng, True)
+        coords = _crop_coordinates(region.instances.shape, config.patch_size, zoom, rng)
         image = ndimage.map_coordinates(region.channels[channel].astype(np.float32), coords,
                                         order=1, mode="nearest")
         inst = ndimage.map_coordinates(region.instances, coords, order=0, mode="nearest")
@@ -374,7 +374,7 @@ def _load_initial_weights(network: torch.nn.Module, config: InteractiveTrainingC
     from tumorseg.interactive.model import InteractiveModel
 
     source = InteractiveModel.load(config.init_from)
-    if (source.spec.network != default_network(config.features, config.normalization)):
+    if source.spec.network != default_network(config.features, config.normalization):
         raise InputError(f"{config.init_from}: its network differs from the one configured "
                          "here (features, normalisation channels): cannot start from it")
     network.load_state_dict(source.network.state_dict())
