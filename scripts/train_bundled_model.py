@@ -10,6 +10,9 @@ Usage (from the repository root)::
     python scripts/train_bundled_model.py --epochs 14 --iterations-per-epoch 100 \
         --patch 48,48,40 --device auto
 
+On a GPU, ``--plan-device cuda --network-size small`` plans nnU-Net's way for the GPU instead
+(patch and batch from ``--gpu-memory``; 16…160 features, 15 MB of float16 weights).
+
 The training data never includes the test seeds of the benchmarks (``case_seed`` streams
 "Tr" vs "Ts"), nor any real scan.
 """
@@ -24,7 +27,7 @@ from pathlib import Path
 from tumorseg.phantoms import generate_dataset
 from tumorseg.planning import PlannerConfig, compute_fingerprint, make_plan, read_dataset
 from tumorseg.planning.network import ARCHITECTURES
-from tumorseg.training import TrainingConfig, train
+from tumorseg.training import NETWORK_SIZES, TrainingConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "src" / "tumorseg" / "models" / "bundled" / "abdomen-ct-lesions"
@@ -40,7 +43,18 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=14)
     parser.add_argument("--iterations-per-epoch", type=int, default=100)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--patch", default="48,48,40", help="patch size in voxels (i,j,k)")
+    parser.add_argument("--patch", default="48,48,40",
+                        help="largest patch in voxels (i,j,k) when planning for the CPU")
+    parser.add_argument("--plan-device", default="cpu", choices=["cpu", "cuda"],
+                        help="plan patch and batch for this device (cuda: from --gpu-memory)")
+    parser.add_argument("--gpu-memory", type=float, default=None,
+                        help="GPU memory budget in GB for --plan-device cuda")
+    parser.add_argument("--network-size", default="tiny", choices=list(NETWORK_SIZES),
+                        help="feature maps: tiny 8…80, small 16…160, default 32…320")
+    parser.add_argument("--num-workers", type=int, default=None,
+                        help="data-loading processes (default: TrainingConfig's rule)")
+    parser.add_argument("--gen-workers", type=int, default=1,
+                        help="processes generating the phantom training set")
     parser.add_argument("--optimizer", default="adamw", choices=["sgd", "adamw"])
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--architecture", default="dynunet", choices=list(ARCHITECTURES),
@@ -51,23 +65,27 @@ def main() -> None:
     args = parser.parse_args()
 
     if not (args.data / "dataset.json").exists():
-        generate_dataset("abdomen-ct", args.data, args.cases, seed=args.seed, size="small")
+        generate_dataset("abdomen-ct", args.data, args.cases, seed=args.seed, size="small",
+                         workers=args.gen_workers)
     dataset = read_dataset(args.data)
     args.model_dir.mkdir(parents=True, exist_ok=True)
     plan_file = args.model_dir / "plan_request.json"
     if not (args.model_dir / "plan.json").exists():
         patch = tuple(int(v) for v in args.patch.split(","))
-        config = PlannerConfig(base_features=8, max_features=80,
+        base, top = NETWORK_SIZES[args.network_size]
+        config = PlannerConfig(base_features=base, max_features=top,
                                cpu_max_patch_voxels=patch[0] * patch[1] * patch[2],
                                architecture=args.architecture)
-        plan = make_plan(compute_fingerprint(dataset), dataset, device="cpu", config=config)
+        plan = make_plan(compute_fingerprint(dataset), dataset, memory_budget_gb=args.gpu_memory,
+                         device=args.plan_device, config=config)
         plan.save(plan_file)
     result = train(args.data, args.model_dir, fold="all",
                    config=TrainingConfig(epochs=args.epochs,
                                          iterations_per_epoch=args.iterations_per_epoch,
                                          plan_file=str(plan_file), val_max_cases=4, seed=0,
                                          optimizer=args.optimizer, learning_rate=args.lr,
-                                         architecture=args.architecture),
+                                         architecture=args.architecture,
+                                         num_workers=args.num_workers),
                    device=args.device, resume=args.resume)
     print(json.dumps({"epochs": result.epochs_completed, "best_val_dice": result.best_val_dice,
                       "final_val_dice": result.final_val_dice,

@@ -56,6 +56,10 @@ def main() -> None:
     parser.add_argument("--spatial-augmentation", action="store_true",
                         help="mirror (p 0.5 per axis), permute axes (p 0.5) and zoom "
                              "(p 0.5, 0.7-1.4x) the training patches")
+    parser.add_argument("--num-workers", type=int, default=0,
+                        help="processes making training samples (0: the training process)")
+    parser.add_argument("--gen-workers", type=int, default=1,
+                        help="processes generating the phantom training sets")
     parser.add_argument("--no-install", action="store_true",
                         help="do not copy the result into the package")
     args = parser.parse_args()
@@ -66,7 +70,7 @@ def main() -> None:
         out = args.data / kind
         if not (out / "dataset.json").exists():
             generate_dataset(kind, out, max(2, round(n * args.scale)), seed=args.seed,
-                             size="small")
+                             size="small", workers=args.gen_workers)
         datasets.append(out)
     config = InteractiveTrainingConfig(
         epochs=args.epochs, iterations_per_epoch=args.iterations_per_epoch,
@@ -75,6 +79,7 @@ def main() -> None:
         batch_dice=not args.per_sample_dice,
         init_from=None if args.init_from is None else str(args.init_from),
         features=tuple(int(v) for v in args.features.split(",")),
+        num_workers=args.num_workers,
         **({"p_flip": 0.5, "p_transpose": 0.5, "p_scale": 0.5}
            if args.spatial_augmentation else {}))
     result = train_interactive(datasets, args.model_dir, config, device=args.device,

@@ -24,6 +24,7 @@ from tumorseg.training.interactive import (
     InteractiveTrainingConfig,
     LesionRegion,
     _patch,
+    _SampleStream,
     regions_from_case,
     train_interactive,
 )
@@ -185,3 +186,23 @@ def test_spatial_augmentation_zooms_the_lesion():
     assert all(0.7**3 - 0.05 <= r <= 0.75**3 + 0.05 for r in volume_ratios((0.7, 0.75)))
     # zoomed in, a cut can only shrink it: more voxels than the ball has means magnified
     assert max(volume_ratios((1.3, 1.4))) > 1.5
+
+
+def test_worker_processes_make_the_samples(brain_dataset, tmp_path):
+    # the stream a worker draws is fixed by its seed words
+    region = _offset_lesion_region()
+    config = _tiny_config()
+    a, b = (iter(_SampleStream([region], config, [0, 0, 0, 1])) for _ in range(2))
+    for _ in range(3):
+        x, y = next(a), next(b)
+        np.testing.assert_array_equal(x.image, y.image)
+        assert x.positive == y.positive
+    other = next(iter(_SampleStream([region], config, [5, 0, 0, 1])))
+    assert not np.array_equal(other.image, x.image)
+    # a run whose samples come from a worker process trains and logs like one without
+    result = train_interactive([brain_dataset], tmp_path / "m", _tiny_config(num_workers=1),
+                               device="cpu")
+    assert result.epochs_completed == 2 and np.isfinite(result.val_dice_1click)
+    assert json.loads((tmp_path / "m" / "model.json").read_text())["training"]["num_workers"] == 1
+    with pytest.raises(ValueError, match="num_workers"):
+        _tiny_config(num_workers=-1)

@@ -73,3 +73,19 @@ def test_phantom_command(tmp_path, capsys):
     assert "wrote 2 training" in capsys.readouterr().out
     assert len(list((out / "imagesTr").glob("*.nii.gz"))) == 2
     assert len(list((out / "labelsTr").glob("*.nii.gz"))) == 2
+
+
+def test_parallel_workers_write_the_same_dataset(tmp_path):
+    serial = generate_dataset("brain-mri", tmp_path / "serial", n_cases=2, n_test=1, seed=3,
+                              size="small")
+    parallel = generate_dataset("brain-mri", tmp_path / "parallel", n_cases=2, n_test=1,
+                                seed=3, size="small", workers=2)
+    assert json.loads((serial / "dataset.json").read_text()) == json.loads(
+        (parallel / "dataset.json").read_text())
+    files = sorted(p.relative_to(serial) for p in serial.rglob("*.nii.gz"))
+    assert len(files) == 3 * (4 + 1 + 1)  # per case: 4 sequences, label, brain mask
+    for rel in files:
+        np.testing.assert_array_equal(read_volume(serial / rel).array,
+                                      read_volume(parallel / rel).array)
+    with pytest.raises(InputError, match="--workers 0"):
+        generate_dataset("brain-mri", tmp_path / "x", 1, workers=0)

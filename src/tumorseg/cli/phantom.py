@@ -24,6 +24,8 @@ def phantom_command(
         help="'full' (clinical resolution) or 'small' (coarse, fast: tests, CPU training).")
     ] = "full",
     phases: Annotated[int, typer.Option(help="Respiratory phases (lung-4dct only).")] = 10,
+    workers: Annotated[int, typer.Option(
+        help="Processes making cases in parallel (same files as with 1).")] = 1,
 ) -> None:
     """Generate a synthetic tumor dataset (MSD / nnU-Net raw layout) with exact labels.
 
@@ -39,5 +41,5 @@ def phantom_command(
                 bar.advance(task)
 
         path = generate_dataset(kind, out, cases, seed=seed, n_test=test_cases, size=size,
-                                progress=wrap, **overrides)
+                                progress=wrap, workers=workers, **overrides)
     console.print(f"wrote {cases} training and {test_cases} test {kind} cases to {path}")

@@ -2,14 +2,17 @@
 
 Case *k* of split ``Tr`` (training) or ``Ts`` (test) uses the integer seed
 ``case_seed(seed, k, split)``: different splits never share a seed, and adding cases never
-changes earlier ones. Kinds are listed in :data:`KINDS`.
+changes earlier ones. Kinds are listed in :data:`KINDS`. ``workers`` > 1 makes the cases in
+parallel processes; the files are the same as with one.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -107,10 +110,30 @@ def make_case(kind: str, seed: int, name: str = "case_000", size: str = "full",
 def iter_cases(kind: str, n_cases: int, seed: int = 0, split: str = "Tr", size: str = "full",
                start: int = 0, **overrides: Any) -> Iterator[Any]:
     """Yield cases ``start … start+n_cases-1`` of a split, one at a time."""
-    prefix = "case" if split == "Tr" else "test"
     for index in range(start, start + n_cases):
-        yield make_case(kind, case_seed(seed, index, split), f"{prefix}_{index:03d}", size,
-                        **overrides)
+        yield _indexed_case(kind, seed, split, size, overrides, index)
+
+
+def _indexed_case(kind: str, seed: int, split: str, size: str, overrides: dict[str, Any],
+                  index: int) -> Any:
+    """Case ``index`` of ``split``, named ``case_XXX`` (Tr) or ``test_XXX`` (Ts)."""
+    prefix = "case" if split == "Tr" else "test"
+    return make_case(kind, case_seed(seed, index, split), f"{prefix}_{index:03d}", size,
+                     **overrides)
+
+
+def _write_one(kind: str, seed: int, split: str, size: str, out: Path,
+               overrides: dict[str, Any], index: int) -> Any:
+    """Make and write case ``index`` of ``split``; the MSD entry (or the 4D case folder)."""
+    case = _indexed_case(kind, seed, split, size, overrides, index)
+    if _kind(kind).layout == "4d":
+        from tumorseg.phantoms.lung_4dct import write_lung_4dct_case
+
+        return write_lung_4dct_case(case, out)
+    assert isinstance(case, PhantomCase)
+    entry = write_case(case, out, split)
+    entry["seed"] = case.info.get("seed")
+    return entry
 
 
 def generate_dataset(
@@ -121,6 +144,7 @@ def generate_dataset(
     n_test: int = 0,
     size: str = "full",
     progress: Callable[[Iterator[Any], int, str], Iterator[Any]] | None = None,
+    workers: int = 1,
     **overrides: Any,
 ) -> Path:
     """Write ``n_cases`` training and ``n_test`` test cases of ``kind`` into ``out``.
@@ -128,41 +152,40 @@ def generate_dataset(
     MSD kinds get the nnU-Net raw layout (see :mod:`tumorseg.phantoms.dataset`);
     ``lung-4dct`` writes ``out/case_XXX/phase_YY.nii.gz`` etc. (see its module).
     ``progress(iterator, total, description)`` may wrap the case loop (e.g. a progress bar).
-    Returns ``out``.
+    ``workers``: processes making cases in parallel (1: in this process). Returns ``out``.
     """
     k = _kind(kind)
     if n_cases < 0 or n_test < 0 or n_cases + n_test == 0:
         raise InputError(f"--cases {n_cases} / --test-cases {n_test}: need at least one case")
+    if workers < 1:
+        raise InputError(f"--workers {workers}: need at least one")
+    _size_kwargs(k, size)  # an unknown size fails here, not in a worker
     out = Path(out)
     wrap = progress or (lambda it, total, desc: it)
-    if k.layout == "4d":
-        from tumorseg.phantoms.lung_4dct import write_lung_4dct_case, write_lung_4dct_layout_json
-
-        written = []
+    written: dict[str, list[Any]] = {"Tr": [], "Ts": []}
+    pool = ProcessPoolExecutor(workers) if workers > 1 and n_cases + n_test > 1 else None
+    try:
         for split, n in (("Tr", n_cases), ("Ts", n_test)):
             if n == 0:
                 continue
-            for case in wrap(iter_cases(kind, n, seed, split, size, **overrides), n,
-                             f"{kind} {split}"):
-                written.append(write_lung_4dct_case(case, out))
-        write_lung_4dct_layout_json(out, [p.name for p in written], seed=seed)
+            one = partial(_write_one, kind, seed, split, size, out, overrides)
+            results = pool.map(one, range(n)) if pool is not None else map(one, range(n))
+            written[split].extend(wrap(iter(results), n, f"{kind} {split}"))
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    if k.layout == "4d":
+        from tumorseg.phantoms.lung_4dct import write_lung_4dct_layout_json
+
+        write_lung_4dct_layout_json(out, [p.name for p in written["Tr"] + written["Ts"]],
+                                    seed=seed)
         return out
-    training: list[dict] = []
-    test: list[dict] = []
-    for split, n, entries in (("Tr", n_cases, training), ("Ts", n_test, test)):
-        if n == 0:
-            continue
-        for case in wrap(iter_cases(kind, n, seed, split, size, **overrides), n,
-                         f"{kind} {split}"):
-            assert isinstance(case, PhantomCase)
-            entry = write_case(case, out, split)
-            entry["seed"] = case.info.get("seed")
-            entries.append(entry)
     extra_labels = {}
     if k.extra_labels_attr:
         module = importlib.import_module(k.module)
         extra_labels = {stem: dict(getattr(module, attr))
                         for stem, attr in k.extra_labels_attr.items()}
     write_dataset_json(out, f"tumorseg-{kind}", f"{k.description} Seed {seed}, size {size}.",
-                       k.channel_names, k.labels, training, test, extra_labels or None)
+                       k.channel_names, k.labels, written["Tr"], written["Ts"],
+                       extra_labels or None)
     return out

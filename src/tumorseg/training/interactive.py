@@ -19,7 +19,9 @@ Steps:
    from it), and ``weights.pt`` + ``model.json`` (the folder is usable after every epoch).
 
 Under ``torchrun`` the network is wrapped in DistributedDataParallel (gloo/nccl), each rank
-draws its own batches and rank 0 writes.
+draws its own batches and rank 0 writes. ``num_workers`` > 0 makes the samples (patch,
+randomisation, first clicks: step 2 up to the error-driven clicks) in DataLoader worker
+processes, which keeps a GPU busy; 0 makes them in the training process.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from tumorseg.errors import InputError
 from tumorseg.interactive.guidance import GuidanceConfig
@@ -117,6 +120,8 @@ class InteractiveTrainingConfig:
         val_fraction: share of cases held out for validation (at least one case).
         max_val_regions: validation regions per epoch (the first ones, fixed).
         seed: weights, sampling, randomisation and click simulation.
+        num_workers: processes making training samples (0: the training process itself; the
+            sample stream differs between 0 and > 0, and with the number of workers).
         normalization: ROI normalisation scheme
             (:func:`~tumorseg.interactive.model.roi_image_channels`).
         guidance, simulation, randomization: sub-configurations.
@@ -141,6 +146,7 @@ class InteractiveTrainingConfig:
     val_fraction: float = 0.1
     max_val_regions: int = 12
     seed: int = 0
+    num_workers: int = 0
     normalization: str = DEFAULT_NORMALIZATION
     guidance: GuidanceConfig = field(default_factory=GuidanceConfig)
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
@@ -153,6 +159,8 @@ class InteractiveTrainingConfig:
             raise ValueError("region_size must be at least patch_size")
         if self.epochs < 1 or self.iterations_per_epoch < 1 or self.batch_size < 1:
             raise ValueError("epochs, iterations_per_epoch and batch_size must be ≥ 1")
+        if self.num_workers < 0:
+            raise ValueError(f"num_workers must be ≥ 0, got {self.num_workers}")
         scheme_channels(self.normalization)  # raises on an unknown scheme
 
     def to_dict(self) -> dict[str, Any]:
@@ -311,6 +319,46 @@ def _patch(region: LesionRegion, config: InteractiveTrainingConfig, rng: np.rand
     return roi_image_channels(image, config.normalization), target, others
 
 
+def _training_sample(regions: Sequence[LesionRegion], config: InteractiveTrainingConfig,
+                     rng: np.random.Generator) -> ClickSample:
+    """One training sample: a random region's augmented patch with simulated first clicks."""
+    region = regions[int(rng.integers(len(regions)))]
+    image, target, others = _patch(region, config, rng, True)
+    return simulate_prompts(image, target, others, config.spacing_mm, config.simulation, rng)
+
+
+class _SampleStream(IterableDataset):
+    """Endless training samples made in DataLoader workers; worker ``w`` draws from
+    ``default_rng([*seed_words, w])``."""
+
+    def __init__(self, regions: Sequence[LesionRegion], config: InteractiveTrainingConfig,
+                 seed_words: Sequence[int]) -> None:
+        self.regions, self.config, self.seed_words = regions, config, list(seed_words)
+
+    def __iter__(self):
+        info = get_worker_info()
+        rng = np.random.default_rng([*self.seed_words, 0 if info is None else info.id])
+        while True:
+            yield _training_sample(self.regions, self.config, rng)
+
+
+def _unbatched(sample: ClickSample) -> ClickSample:
+    return sample
+
+
+def _sample_source(regions: Sequence[LesionRegion], config: InteractiveTrainingConfig,
+                   rng: np.random.Generator, seed_words: Sequence[int]):
+    """``next_sample()``: from ``config.num_workers`` worker processes, or made here with
+    ``rng`` (the stream of a run without workers)."""
+    if config.num_workers == 0:
+        return lambda: _training_sample(regions, config, rng)
+    loader = DataLoader(_SampleStream(regions, config, seed_words), batch_size=None,
+                        num_workers=config.num_workers, collate_fn=_unbatched,
+                        persistent_workers=True, prefetch_factor=4)
+    stream = iter(loader)
+    return lambda: next(stream)
+
+
 def _predictor(network: torch.nn.Module, device: torch.device):
     def predict(batch: np.ndarray) -> np.ndarray:
         was_training = network.training
@@ -456,6 +504,8 @@ def train_interactive(dataset_dirs: Sequence[str | os.PathLike[str]],
         split={"train": train_names, "val": val_names,
                "datasets": [Path(d).name for d in dataset_dirs]})
     rng = np.random.default_rng([config.seed, ctx.rank, start_epoch])
+    next_sample = _sample_source(train_regions, config, rng,
+                                 [config.seed, ctx.rank, start_epoch, 1])
     predict = _predictor(network, dev)
     cb.on_train_start("interactive", start_epoch, config.epochs, config.iterations_per_epoch)
     speeds = []
@@ -467,12 +517,7 @@ def train_interactive(dataset_dirs: Sequence[str | os.PathLike[str]],
         losses = []
         model.train()
         for it in range(config.iterations_per_epoch):
-            samples = []
-            for _ in range(config.batch_size):
-                region = train_regions[int(rng.integers(len(train_regions)))]
-                image, target, others = _patch(region, config, rng, True)
-                samples.append(simulate_prompts(image, target, others, config.spacing_mm,
-                                                config.simulation, rng))
+            samples = [next_sample() for _ in range(config.batch_size)]
             iters = 0
             if rng.random() < config.simulation.p_error_iterations:
                 iters = int(rng.integers(1, config.simulation.max_error_iterations + 1))
