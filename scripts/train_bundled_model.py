@@ -62,12 +62,21 @@ def main() -> None:
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--no-install", action="store_true",
                         help="do not copy the result into the package")
+    parser.add_argument("--install-only", action="store_true",
+                        help="train nothing: copy the trained --model-dir into the package "
+                             "(e.g. one trained on a GPU machine)")
     args = parser.parse_args()
+    if args.install_only:
+        install(args.model_dir)
+        return
 
     if not (args.data / "dataset.json").exists():
         generate_dataset("abdomen-ct", args.data, args.cases, seed=args.seed, size="small",
                          workers=args.gen_workers)
     dataset = read_dataset(args.data)
+    if len(dataset.cases) != args.cases:
+        raise SystemExit(f"{args.data}: holds {len(dataset.cases)} cases, not --cases "
+                         f"{args.cases}; give another --data folder")
     args.model_dir.mkdir(parents=True, exist_ok=True)
     plan_file = args.model_dir / "plan_request.json"
     if not (args.model_dir / "plan.json").exists():
@@ -90,16 +99,20 @@ def main() -> None:
     print(json.dumps({"epochs": result.epochs_completed, "best_val_dice": result.best_val_dice,
                       "final_val_dice": result.final_val_dice,
                       "iterations_per_s": result.iterations_per_second}, default=str))
-    if args.no_install:
-        return
+    if not args.no_install:
+        install(args.model_dir)
+
+
+def install(model_dir: Path) -> None:
+    """Copy the shippable files of a trained ``model_dir`` (fold ``all``) into the package."""
     if BUNDLED.exists():
         shutil.rmtree(BUNDLED)
     (BUNDLED / "fold_all").mkdir(parents=True)
     for name in SHIPPED:
-        if (args.model_dir / name).exists():
-            shutil.copy2(args.model_dir / name, BUNDLED / name)
+        if (model_dir / name).exists():
+            shutil.copy2(model_dir / name, BUNDLED / name)
     for name in ("weights.pt", "fold.json", "training_log.csv", "training_config.json"):
-        shutil.copy2(args.model_dir / "fold_all" / name, BUNDLED / "fold_all" / name)
+        shutil.copy2(model_dir / "fold_all" / name, BUNDLED / "fold_all" / name)
     for path in BUNDLED.rglob("*.json"):
         _relative_paths(path)
     print(f"installed {BUNDLED}")

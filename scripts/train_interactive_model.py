@@ -67,10 +67,14 @@ def main() -> None:
 
     datasets = []
     for kind, n in KINDS.items():
-        out = args.data / kind
+        out, cases = args.data / kind, max(2, round(n * args.scale))
         if not (out / "dataset.json").exists():
-            generate_dataset(kind, out, max(2, round(n * args.scale)), seed=args.seed,
-                             size="small", workers=args.gen_workers)
+            generate_dataset(kind, out, cases, seed=args.seed, size="small",
+                             workers=args.gen_workers)
+        found = json.loads((out / "dataset.json").read_text())["numTraining"]
+        if found != cases:
+            raise SystemExit(f"{out}: holds {found} cases, not {cases} (--scale "
+                             f"{args.scale}); give another --data folder")
         datasets.append(out)
     config = InteractiveTrainingConfig(
         epochs=args.epochs, iterations_per_epoch=args.iterations_per_epoch,
