@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 
-def segmenter(method: str, model: Path | None, fast: bool):
+def segmenter(method: str, model: Path | None, fast: bool, device: str = "cpu"):
     """``case -> boolean lesion mask`` for the model or the organ-outlier baseline."""
     if method == "organ-outlier":
         from tumorseg.baselines.organ_outlier import segment_organ_outliers
@@ -45,7 +45,7 @@ def segmenter(method: str, model: Path | None, fast: bool):
     from tumorseg.inference import Predictor
     from tumorseg.postprocessing import PostprocessConfig
 
-    predictor = Predictor.from_model_dir(model, device="auto", fast=fast)
+    predictor = Predictor.from_model_dir(model, device=device, fast=fast)
     return lambda case: predictor.predict_volume(case.channels[0]).postprocessed(
         PostprocessConfig()).labels.array
 
@@ -83,7 +83,7 @@ def accuracy(segment, n_cases: int, seed: int, size: str) -> dict:
     }
 
 
-def speed(model: Path, fast: bool) -> dict:
+def speed(model: Path, fast: bool, device: str = "cpu") -> dict:
     from tumorseg.io import write_volume
     from tumorseg.phantoms import make_case
 
@@ -91,14 +91,15 @@ def speed(model: Path, fast: bool) -> dict:
         case = make_case("abdomen-ct", seed=99, size="full", shape=(512, 512, 100))
         src = write_volume(case.channels[0], Path(tmp) / "ct.nii.gz")
         cmd = [sys.executable, "-m", "tumorseg.cli.main", "predict", str(src), "-o",
-               str(Path(tmp) / "mask.nii.gz"), "--model", str(model), "--device", "cpu"]
+               str(Path(tmp) / "mask.nii.gz"), "--model", str(model), "--device", device]
         if fast:
             cmd.append("--fast")
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True, capture_output=True)
         wall = time.perf_counter() - t0
         peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
-    return {"mode": "fast" if fast else "default", "wall_s": wall, "peak_rss_gb": peak_gb}
+    return {"mode": "fast" if fast else "default", "device": device, "wall_s": wall,
+            "peak_rss_gb": peak_gb}
 
 
 def main() -> None:
@@ -110,6 +111,7 @@ def main() -> None:
     parser.add_argument("--size", default="small")
     parser.add_argument("--fast", action="store_true", help="accuracy without mirroring")
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--device", default="cpu", help="where the network runs (cpu, cuda)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/automatic.json"))
     args = parser.parse_args()
     if args.method == "model" and args.model is None:
@@ -118,10 +120,11 @@ def main() -> None:
                          f"{os.cpu_count()} cores",
               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "method": args.method, "model": str(args.model),
-              "accuracy": accuracy(segmenter(args.method, args.model, args.fast),
+              "accuracy": accuracy(segmenter(args.method, args.model, args.fast, args.device),
                                    args.cases, args.seed, args.size)}
     if not args.skip_speed and args.method == "model":
-        result["speed"] = [speed(args.model, True), speed(args.model, False)]
+        result["speed"] = [speed(args.model, True, args.device),
+                           speed(args.model, False, args.device)]
     a = result["accuracy"]
     print("\n| metric | value | target |\n| --- | --- | --- |")
     print(f"| mean Dice | {a['mean_dice']:.3f} | |")
@@ -130,7 +133,7 @@ def main() -> None:
     print(f"| lesion sensitivity ≥ 10 mm | {'n/a' if sens is None else f'{sens:.2f}'} | ≥ 0.90 |")
     print(f"| false positives / case | {a['fp_per_case']:.2f} | ≤ 0.5 |")
     for s in result.get("speed", []):
-        print(f"| predict {s['mode']} 512×512×100 | {s['wall_s']:.1f} s, "
+        print(f"| predict {s['mode']} 512×512×100 ({s['device']}) | {s['wall_s']:.1f} s, "
               f"{s['peak_rss_gb']:.2f} GB | {'≤ 60 s' if s['mode'] == 'fast' else '≤ 180 s'} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, default=str))

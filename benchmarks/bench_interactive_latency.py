@@ -76,7 +76,7 @@ def robot_session(volume, label: np.ndarray, model, n_clicks: int, min_voxels: i
 
 
 def child(image: Path, label: Path, model: str | None, n_clicks: int, out: Path,
-          threads: int | None, mirror: tuple[int, ...]) -> None:
+          threads: int | None, mirror: tuple[int, ...], device: str = "cpu") -> None:
     """Latency run in its own process (peak RSS is the session's)."""
     from tumorseg.interactive.model import InteractiveModel
     from tumorseg.io import read_volume
@@ -84,7 +84,7 @@ def child(image: Path, label: Path, model: str | None, n_clicks: int, out: Path,
     volume = read_volume(image)
     lab = np.asarray(read_volume(label).array)
     t0 = time.perf_counter()
-    loaded = InteractiveModel.load(model, threads=threads, mirror_axes=mirror)
+    loaded = InteractiveModel.load(model, device=device, threads=threads, mirror_axes=mirror)
     load_s = time.perf_counter() - t0
     dices, seconds = robot_session(volume, lab, loaded, n_clicks)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
@@ -93,7 +93,7 @@ def child(image: Path, label: Path, model: str | None, n_clicks: int, out: Path,
 
 
 def latency(model: str | None, n_clicks: int, seed: int, threads: int | None,
-            mirror: tuple[int, ...]) -> dict:
+            mirror: tuple[int, ...], device: str = "cpu") -> dict:
     from tumorseg.io import write_volume
     from tumorseg.phantoms import case_seed, make_case
 
@@ -106,11 +106,11 @@ def latency(model: str | None, n_clicks: int, seed: int, threads: int | None,
         cmd = [sys.executable, __file__, "--child", str(img), str(lab), str(res),
                "--clicks", str(n_clicks)] + (["--model", model] if model else []) \
             + (["--threads", str(threads)] if threads else []) \
-            + ["--mirror-axes", "".join(map(str, mirror)) or "none"]
+            + ["--mirror-axes", "".join(map(str, mirror)) or "none", "--device", device]
         subprocess.run(cmd, check=True)
         r = json.loads(res.read_text())
     s = np.array(r["seconds"])
-    return {"threads": threads or "torch default", "clicks": len(s),
+    return {"threads": threads or "torch default", "device": device, "clicks": len(s),
             "median_s": float(np.median(s)), "p95_s": float(np.percentile(s, 95)),
             "max_s": float(s.max()), "model_load_s": r["load_s"], "peak_rss_gb": r["peak_rss_gb"],
             "shape": r["shape"], "lesions": len(r["dice"]),
@@ -172,6 +172,8 @@ def main() -> None:
     parser.add_argument("--mirror-axes", default=None,
                         help="mirroring TTA axes of the click model, e.g. 01, or none "
                              "(default: the model's default)")
+    parser.add_argument("--device", default="cpu",
+                        help="where the click network runs in the latency run (cpu, cuda)")
     parser.add_argument("--child", nargs=3, type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path,
                         default=ROOT / "benchmarks" / "results" / "interactive_latency.json")
@@ -182,7 +184,7 @@ def main() -> None:
         if args.mirror_axes == "none" else tuple(int(c) for c in args.mirror_axes)
     if args.child:
         child(args.child[0], args.child[1], args.model, args.clicks, args.child[2],
-              args.threads, mirror)
+              args.threads, mirror, args.device)
         return
     result: dict = {"machine": f"{platform.processor() or platform.machine()}, "
                                f"{os.cpu_count()} cores",
@@ -190,7 +192,8 @@ def main() -> None:
                     "model": args.model or "bundled interactive-lesions",
                     "mirror_axes": list(mirror)}
     if not args.skip_latency:
-        result["latency"] = latency(args.model, args.clicks, args.seed, args.threads, mirror)
+        result["latency"] = latency(args.model, args.clicks, args.seed, args.threads, mirror,
+                                    args.device)
     if args.accuracy_cases:
         result["accuracy"] = accuracy(args.model, args.accuracy_cases, args.clicks, args.seed,
                                       mirror)
@@ -202,7 +205,7 @@ def main() -> None:
     if "latency" in result:
         lat = result["latency"]
         print(f"| median s / click (512×512×100 CT, {lat['clicks']} clicks, "
-              f"threads {lat['threads']}) | "
+              f"threads {lat['threads']}, {lat['device']}) | "
               f"{lat['median_s']:.3f} | ≤ 0.5 |")
         print(f"| p95 s / click | {lat['p95_s']:.3f} | ≤ 1.0 |")
         print(f"| peak RSS GB | {lat['peak_rss_gb']:.2f} | ≤ 3 |")
