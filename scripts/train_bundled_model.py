@@ -1,17 +1,25 @@
 """Train the bundled automatic model ``abdomen-ct-lesions`` from scratch, reproducibly.
 
-Generates the synthetic ``abdomen-ct`` training set (seed 2026, size "small": 3×3×4 mm),
-plans a CPU-sized network (tiny U-Net, 8…80 features, 48×48×40-voxel patches so that it
-trains on a laptop CPU), trains fold ``all`` and copies the shippable files (plan, manifest,
-fp16 weights with their SHA-256) into ``src/tumorseg/models/bundled/abdomen-ct-lesions/``.
+Generates the synthetic ``abdomen-ct`` training set (``--cases``, seed 2026, size "small":
+3×3×4 mm), plans a network, trains fold ``all`` and copies the shippable files (plan,
+manifest, fp16 weights with their SHA-256) into ``src/tumorseg/models/bundled/abdomen-ct-lesions/``.
 
-Usage (from the repository root)::
+The shipped model (usage, from the repository root; a GPU, 17 min on an H100)::
 
-    python scripts/train_bundled_model.py --epochs 14 --iterations-per-epoch 100 \
-        --patch 48,48,40 --device auto
+    python scripts/train_bundled_model.py --data data/abdomen-gpu --cases 100 --gen-workers 8 \
+        --model-dir models/abdomen-ct-gpu --plan-device cuda --gpu-memory 8 \
+        --network-size small --epochs 80 --iterations-per-epoch 100 --device cuda \
+        --num-workers 7
 
-On a GPU, ``--plan-device cuda --network-size small`` plans nnU-Net's way for the GPU instead
-(patch and batch from ``--gpu-memory``; 16…160 features, 15 MB of float16 weights).
+plans nnU-Net's way for the GPU (patch and batch from ``--gpu-memory``; 16…160 features,
+15 MB of float16 weights). The defaults (``--plan-device cpu --network-size tiny``: 8…80
+features, 48×48×40-voxel patches) give the earlier CPU recipe, far less accurate
+(``benchmarks/RESULTS.md``)::
+
+    python scripts/train_bundled_model.py --epochs 40 --iterations-per-epoch 100 \
+        --patch 48,48,40 --device cpu
+
+``--install-only --model-dir DIR`` copies a model trained elsewhere into the package.
 
 The training data never includes the test seeds of the benchmarks (``case_seed`` streams
 "Tr" vs "Ts"), nor any real scan.
