@@ -13,11 +13,13 @@ The shipped model (usage, from the repository root; a GPU, 17 min on an H100)::
 
 plans nnU-Net's way for the GPU (patch and batch from ``--gpu-memory``; 16…160 features,
 15 MB of float16 weights). The defaults (``--plan-device cpu --network-size tiny``: 8…80
-features, 48×48×40-voxel patches) give the earlier CPU recipe, far less accurate
-(``benchmarks/RESULTS.md``)::
+features, 48×48×40-voxel patches, 40 phantoms) give the earlier CPU model, far less
+accurate (``benchmarks/RESULTS.md``)::
 
+    python scripts/train_bundled_model.py --epochs 14 --iterations-per-epoch 100 \
+        --patch 48,48,40 --device auto
     python scripts/train_bundled_model.py --epochs 40 --iterations-per-epoch 100 \
-        --patch 48,48,40 --device cpu
+        --patch 48,48,40 --device auto --resume
 
 ``--install-only --model-dir DIR`` copies a model trained elsewhere into the package.
 
