@@ -40,9 +40,9 @@ CHANNEL = {"abdomen-ct": 0, "pet-ct": 0, "brain-mri": 3}
 
 
 def robot_session(volume, label: np.ndarray, model, n_clicks: int, min_voxels: int = 20
-                  ) -> tuple[list[list[float]], list[float]]:
+                  ) -> tuple[list[list[float]], list[list[float]]]:
     """Segment every lesion of ``label`` with robot clicks; (Dice per lesion per click,
-    seconds per click)."""
+    seconds per lesion per click)."""
     from tumorseg.interactive.session import InteractiveSession
     from tumorseg.interactive.simulation import error_click
 
@@ -59,7 +59,7 @@ def robot_session(volume, label: np.ndarray, model, n_clicks: int, min_voxels: i
         if k > 1 or dices:
             session.new_lesion()
         lesion = session.active_lesion
-        row = []
+        row, times = [], []
         for _ in range(n_clicks):
             pred = session.mask[box] == lesion
             click = error_click(pred, target, volume.spacing)
@@ -68,15 +68,17 @@ def robot_session(volume, label: np.ndarray, model, n_clicks: int, min_voxels: i
                 continue
             index = tuple(int(v) for v in np.rint(np.array(click[0]) + offset))
             session.add_click(index, positive=click[1])
-            seconds.append(session.last_seconds)
+            times.append(session.last_seconds)
             pred = session.mask[box] == lesion
             row.append(2.0 * (pred & target).sum() / (pred.sum() + target.sum()))
         dices.append(row)
+        seconds.append(times)
     return dices, seconds
 
 
 def child(image: Path, label: Path, model: str | None, n_clicks: int, out: Path,
-          threads: int | None, mirror: tuple[int, ...], device: str = "cpu") -> None:
+          threads: int | None, mirror: tuple[int, ...], device: str = "cpu",
+          warm_up: bool = False) -> None:
     """Latency run in its own process (peak RSS is the session's)."""
     from tumorseg.interactive.model import InteractiveModel
     from tumorseg.io import read_volume
@@ -86,14 +88,16 @@ def child(image: Path, label: Path, model: str | None, n_clicks: int, out: Path,
     t0 = time.perf_counter()
     loaded = InteractiveModel.load(model, device=device, threads=threads, mirror_axes=mirror)
     load_s = time.perf_counter() - t0
+    warm_s = loaded.warm_up() if warm_up else None
     dices, seconds = robot_session(volume, lab, loaded, n_clicks)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     out.write_text(json.dumps({"seconds": seconds, "dice": dices, "load_s": load_s,
+                               "warm_up_s": warm_s,
                                "peak_rss_gb": peak, "shape": list(volume.shape)}))
 
 
 def latency(model: str | None, n_clicks: int, seed: int, threads: int | None,
-            mirror: tuple[int, ...], device: str = "cpu") -> dict:
+            mirror: tuple[int, ...], device: str = "cpu", warm_up: bool = False) -> dict:
     from tumorseg.io import write_volume
     from tumorseg.phantoms import case_seed, make_case
 
@@ -106,15 +110,18 @@ def latency(model: str | None, n_clicks: int, seed: int, threads: int | None,
         cmd = [sys.executable, __file__, "--child", str(img), str(lab), str(res),
                "--clicks", str(n_clicks)] + (["--model", model] if model else []) \
             + (["--threads", str(threads)] if threads else []) \
-            + ["--mirror-axes", "".join(map(str, mirror)) or "none", "--device", device]
+            + ["--mirror-axes", "".join(map(str, mirror)) or "none", "--device", device] \
+            + (["--warm-up"] if warm_up else [])
         subprocess.run(cmd, check=True)
         r = json.loads(res.read_text())
-    s = np.array(r["seconds"])
+    s = np.array([t for lesion in r["seconds"] for t in lesion])
     return {"threads": threads or "torch default", "device": device, "clicks": len(s),
+            "warm_up_s": r["warm_up_s"],
             "median_s": float(np.median(s)), "p95_s": float(np.percentile(s, 95)),
             "max_s": float(s.max()), "model_load_s": r["load_s"], "peak_rss_gb": r["peak_rss_gb"],
             "shape": r["shape"], "lesions": len(r["dice"]),
-            "dice_per_click": np.mean(r["dice"], axis=0).tolist() if r["dice"] else []}
+            "dice_per_click": np.mean(r["dice"], axis=0).tolist() if r["dice"] else [],
+            "seconds_per_lesion_per_click": r["seconds"]}
 
 
 def accuracy(model: str | None, n_cases: int, n_clicks: int, seed: int,
@@ -174,6 +181,9 @@ def main() -> None:
                              "(default: the model's default)")
     parser.add_argument("--device", default="cpu",
                         help="where the click network runs in the latency run (cpu, cuda)")
+    parser.add_argument("--warm-up", action="store_true",
+                        help="run the network once on zeros after loading it, before the "
+                             "first timed click (InteractiveModel.warm_up, as the server does)")
     parser.add_argument("--child", nargs=3, type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path,
                         default=ROOT / "benchmarks" / "results" / "interactive_latency.json")
@@ -184,7 +194,7 @@ def main() -> None:
         if args.mirror_axes == "none" else tuple(int(c) for c in args.mirror_axes)
     if args.child:
         child(args.child[0], args.child[1], args.model, args.clicks, args.child[2],
-              args.threads, mirror, args.device)
+              args.threads, mirror, args.device, args.warm_up)
         return
     result: dict = {"machine": f"{platform.processor() or platform.machine()}, "
                                f"{os.cpu_count()} cores",
@@ -193,7 +203,7 @@ def main() -> None:
                     "mirror_axes": list(mirror)}
     if not args.skip_latency:
         result["latency"] = latency(args.model, args.clicks, args.seed, args.threads, mirror,
-                                    args.device)
+                                    args.device, args.warm_up)
     if args.accuracy_cases:
         result["accuracy"] = accuracy(args.model, args.accuracy_cases, args.clicks, args.seed,
                                       mirror)

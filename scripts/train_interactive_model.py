@@ -11,6 +11,10 @@ Usage (from the repository root)::
 
     python scripts/train_interactive_model.py --epochs 24 --iterations-per-epoch 36
 
+The shipped weights come from three runs of this script (a GPU run from scratch, stopped with
+``--stop-after-epoch`` and resumed on a shorter schedule, then a CPU fine-tune with
+``--init-from``); README, section ``tumorseg segment``, lists the exact commands.
+
 No test seed ("Ts") and no real scan is ever used.
 """
 
@@ -60,6 +64,9 @@ def main() -> None:
                         help="processes making training samples (0: the training process)")
     parser.add_argument("--gen-workers", type=int, default=1,
                         help="processes generating the phantom training sets")
+    parser.add_argument("--stop-after-epoch", type=int, default=None,
+                        help="end the run after this epoch; the LR schedule still follows "
+                             "--epochs (continue with --resume)")
     parser.add_argument("--no-install", action="store_true",
                         help="do not copy the result into the package")
     args = parser.parse_args()
@@ -87,7 +94,7 @@ def main() -> None:
         **({"p_flip": 0.5, "p_transpose": 0.5, "p_scale": 0.5}
            if args.spatial_augmentation else {}))
     result = train_interactive(datasets, args.model_dir, config, device=args.device,
-                               resume=args.resume)
+                               resume=args.resume, stop_after_epoch=args.stop_after_epoch)
     print(json.dumps({"epochs": result.epochs_completed,
                       "val_dice_1click": result.val_dice_1click,
                       "val_dice_3clicks": result.val_dice_3clicks,

@@ -87,6 +87,26 @@ def test_two_epochs_write_a_loadable_model_and_resume(brain_dataset, tmp_path):
     assert len((out / "training_log.csv").read_text().splitlines()) == 4
 
 
+def test_stop_after_an_epoch_then_resume_on_a_shorter_schedule(brain_dataset, tmp_path):
+    """The recipe of the bundled click model's first stage: stopped under one LR schedule,
+    continued under a shorter one."""
+    import csv
+
+    from tumorseg.training.optim import poly_lr
+
+    out = tmp_path / "model"
+    first = train_interactive([brain_dataset], out, _tiny_config(epochs=6, learning_rate=1e-3),
+                              device="cpu", stop_after_epoch=2)
+    assert first.epochs_completed == 2
+    second = train_interactive([brain_dataset], out, _tiny_config(epochs=3), device="cpu",
+                               resume=True)
+    assert second.start_epoch == 2 and second.epochs_completed == 3
+    lrs = [float(r["lr"]) for r in csv.DictReader((out / "training_log.csv").open())]
+    expected = [poly_lr(1e-3, 0, 6), poly_lr(1e-3, 1, 6), poly_lr(1e-3, 2, 3)]
+    np.testing.assert_allclose(lrs, expected, rtol=1e-5)
+    assert lrs[2] < lrs[1]  # the shorter schedule decays faster from epoch 3 on
+
+
 def test_corrupt_weights_are_refused(tmp_path):
     out = tmp_path / "model"
     cfg = _tiny_config()

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -349,6 +350,17 @@ class InteractiveModel:
         except (RuntimeError, AttributeError) as exc:
             raise InputError(f"{path}: weights do not fit the network in model.json") from exc
         return cls(spec, network, device, threads, mirror_axes)
+
+    def warm_up(self) -> float:
+        """Run the network once on an all-zero ROI of the model's patch size, so that the first
+        real click does not pay one-off costs (CUDA context, kernel loading, oneDNN
+        primitives); returns the seconds it took."""
+        start = time.perf_counter()
+        shape = tuple(int(n) for n in self.spec.patch_size)
+        zeros = np.zeros(shape, np.float32)
+        channels = np.zeros((self.spec.network.in_channels - GUIDE_CHANNELS, *shape), np.float32)
+        self.predict(channels, zeros, zeros, zeros)
+        return time.perf_counter() - start
 
     def image_channels(self, roi: np.ndarray) -> np.ndarray:
         """This model's normalised image channels ``[c, i, j, k]`` of a raw ROI ``[i, j, k]``."""

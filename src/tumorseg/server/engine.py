@@ -73,6 +73,8 @@ class Engine:
                 source = str(resolve_interactive_model(model))
                 self.model = InteractiveModel.load(model, device=self.config.device,
                                                    threads=self.config.torch_threads)
+                # the first user's first click should not pay the one-off start-up costs
+                log.info("interactive model warmed up in %.2f s", self.model.warm_up())
             except InputError as exc:
                 self.model_error = str(exc)
                 log.warning("no interactive model: %s", exc)

@@ -431,8 +431,8 @@ def _load_initial_weights(network: torch.nn.Module, config: InteractiveTrainingC
 def train_interactive(dataset_dirs: Sequence[str | os.PathLike[str]],
                       model_dir: str | os.PathLike[str],
                       config: InteractiveTrainingConfig | None = None, device: str = "cpu",
-                      resume: bool = False, callback: TrainingCallback | None = None
-                      ) -> InteractiveTrainResult:
+                      resume: bool = False, callback: TrainingCallback | None = None,
+                      stop_after_epoch: int | None = None) -> InteractiveTrainResult:
     """Train the guided network on the lesions of one or more datasets (module docstring).
 
     Args:
@@ -442,6 +442,9 @@ def train_interactive(dataset_dirs: Sequence[str | os.PathLike[str]],
         device: "cpu", "cuda", "cuda:N" (under torchrun: each rank's local GPU).
         resume: continue from ``checkpoint_latest.pt``.
         callback: progress hooks (rank 0 only).
+        stop_after_epoch: end this run after that epoch (1-based) although the schedule
+            (``config.epochs``, which sets the learning-rate decay) goes on; ``resume``
+            continues it later, possibly with another ``epochs``.
 
     Raises:
         InputError: a dataset has no lesions, the folder already holds a run and ``resume``
@@ -509,7 +512,9 @@ def train_interactive(dataset_dirs: Sequence[str | os.PathLike[str]],
     predict = _predictor(network, dev)
     cb.on_train_start("interactive", start_epoch, config.epochs, config.iterations_per_epoch)
     speeds = []
-    for epoch in range(start_epoch, config.epochs):
+    last_epoch = config.epochs if stop_after_epoch is None else min(config.epochs,
+                                                                     stop_after_epoch)
+    for epoch in range(start_epoch, last_epoch):
         t0 = time.time()
         lr = poly_lr(config.learning_rate, epoch, config.epochs)
         set_lr(optimizer, lr)
@@ -560,7 +565,7 @@ def train_interactive(dataset_dirs: Sequence[str | os.PathLike[str]],
     shutdown(ctx)
     last = rows[-1] if rows else {}
     result = InteractiveTrainResult(
-        model_dir=root, epochs_completed=config.epochs if rows else start_epoch,
+        model_dir=root, epochs_completed=int(last.get("epoch", start_epoch)),
         start_epoch=start_epoch, val_dice_1click=last.get("val_dice_1click"),
         val_dice_3clicks=last.get("val_dice_3clicks"),
         iterations_per_second=float(np.mean(speeds)) if speeds else None,
