@@ -39,14 +39,14 @@ ROOT = Path(__file__).resolve().parents[1]
 CHANNEL = {"abdomen-ct": 0, "pet-ct": 0, "brain-mri": 3}
 
 
-def robot_session(volume, label: np.ndarray, model, n_clicks: int, min_voxels: int = 20
-                  ) -> tuple[list[list[float]], list[list[float]]]:
+def robot_session(volume, label: np.ndarray, model, n_clicks: int, min_voxels: int = 20,
+                  first_prompt_passes: int = 1) -> tuple[list[list[float]], list[list[float]]]:
     """Segment every lesion of ``label`` with robot clicks; (Dice per lesion per click,
     seconds per lesion per click)."""
     from tumorseg.interactive.session import InteractiveSession
     from tumorseg.interactive.simulation import error_click
 
-    session = InteractiveSession(volume, model=model)
+    session = InteractiveSession(volume, model=model, first_prompt_passes=first_prompt_passes)
     comps = cc3d.connected_components((label > 0).astype(np.uint8), connectivity=26)
     stats = cc3d.statistics(comps)
     dices, seconds = [], []
@@ -125,7 +125,7 @@ def latency(model: str | None, n_clicks: int, seed: int, threads: int | None,
 
 
 def accuracy(model: str | None, n_cases: int, n_clicks: int, seed: int,
-             mirror: tuple[int, ...]) -> dict:
+             mirror: tuple[int, ...], first_prompt_passes: int = 1) -> dict:
     from tumorseg.interactive.model import InteractiveModel
     from tumorseg.phantoms import iter_cases
 
@@ -135,7 +135,7 @@ def accuracy(model: str | None, n_cases: int, n_clicks: int, seed: int,
         rows = []
         for case in iter_cases(kind, n_cases, seed=seed, split="Ts", size="small"):
             dices, _ = robot_session(case.channels[channel], np.asarray(case.label.array),
-                                     loaded, n_clicks)
+                                     loaded, n_clicks, first_prompt_passes=first_prompt_passes)
             rows += dices
             print(f"{kind} {case.name}: {len(dices)} lesions, Dice after 1 click "
                   f"{np.mean([d[0] for d in dices]) if dices else float('nan'):.3f}", flush=True)
@@ -181,6 +181,10 @@ def main() -> None:
                              "(default: the model's default)")
     parser.add_argument("--device", default="cpu",
                         help="where the click network runs in the latency run (cpu, cuda)")
+    parser.add_argument("--first-prompt-passes", type=int, default=None,
+                        help="network passes for a lesion's first click in the accuracy "
+                             "runs (InteractiveSession.first_prompt_passes; default: its "
+                             "default)")
     parser.add_argument("--warm-up", action="store_true",
                         help="run the network once on zeros after loading it, before the "
                              "first timed click (InteractiveModel.warm_up, as the server does)")
@@ -189,7 +193,9 @@ def main() -> None:
                         default=ROOT / "benchmarks" / "results" / "interactive_latency.json")
     args = parser.parse_args()
     from tumorseg.interactive.model import DEFAULT_MIRROR_AXES
+    from tumorseg.interactive.session import DEFAULT_FIRST_PROMPT_PASSES
 
+    passes = args.first_prompt_passes or DEFAULT_FIRST_PROMPT_PASSES
     mirror = DEFAULT_MIRROR_AXES if args.mirror_axes is None else () \
         if args.mirror_axes == "none" else tuple(int(c) for c in args.mirror_axes)
     if args.child:
@@ -200,13 +206,13 @@ def main() -> None:
                                f"{os.cpu_count()} cores",
                     "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                     "model": args.model or "bundled interactive-lesions",
-                    "mirror_axes": list(mirror)}
+                    "mirror_axes": list(mirror), "first_prompt_passes": passes}
     if not args.skip_latency:
         result["latency"] = latency(args.model, args.clicks, args.seed, args.threads, mirror,
                                     args.device, args.warm_up)
     if args.accuracy_cases:
         result["accuracy"] = accuracy(args.model, args.accuracy_cases, args.clicks, args.seed,
-                                      mirror)
+                                      mirror, passes)
     if args.real:
         real = real_mri(args.model, args.clicks, mirror)
         result["accuracy"] = {**result.get("accuracy", {}),

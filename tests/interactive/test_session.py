@@ -233,3 +233,39 @@ def test_negative_click_rejects_an_unconfirmed_detection_but_only_trims_a_confir
     s2.add_click((22, 22, 17))  # a corner, confirming the detection
     s2.add_click((20, 20, 15), positive=False)
     assert (s2.mask == small).any()
+
+
+class GrowingModel(BallModel):
+    """Predicts the positive ball and the prior, each dilated by one model voxel: every pass
+    fed its own mask grows the lesion by one voxel. Records the priors it was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.priors: list[np.ndarray] = []
+
+    def predict(self, roi_image, pos, neg, prior):
+        from scipy.ndimage import binary_dilation
+
+        self.calls += 1
+        self.priors.append(prior.copy())
+        return binary_dilation((pos > 0.5) | (prior > 0.5)).astype(np.float32)
+
+
+@pytest.mark.parametrize("passes", [1, 3])
+def test_first_prompt_passes_feed_the_mask_back_only_for_a_new_lesion(passes):
+    model = GrowingModel()
+    s = InteractiveSession(_volume(), model=model, first_prompt_passes=passes)
+    mask = s.add_click((30, 25, 15))
+    assert model.calls == passes
+    assert not model.priors[0].any()
+    for before, after in zip(model.priors[1:], model.priors[2:], strict=False):
+        assert after.sum() > before.sum()  # each pass got the previous, larger, mask
+    # ball of 4 mm grown by one voxel per pass (the clicked ball itself is the first pass)
+    assert mask[30, 25, 15 + 4 + passes] == 1 and mask[30, 25, 15 + 4 + passes + 1] == 0
+    s.add_click((30, 25, 14))  # the lesion has a mask now: one pass
+    assert model.calls == passes + 1
+
+
+def test_first_prompt_passes_must_be_positive():
+    with pytest.raises(ValueError, match="first_prompt_passes"):
+        InteractiveSession(_volume(), model=BallModel(), first_prompt_passes=0)
