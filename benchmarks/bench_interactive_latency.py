@@ -146,7 +146,8 @@ def accuracy(model: str | None, n_cases: int, n_clicks: int, seed: int,
     return out
 
 
-def real_mri(model: str | None, n_clicks: int, mirror: tuple[int, ...]) -> dict:
+def real_mri(model: str | None, n_clicks: int, mirror: tuple[int, ...],
+             first_prompt_passes: int = 1) -> dict:
     """The robot on the real MRI tumors in ``../shared/data/real`` (never trained on)."""
     from tumorseg.interactive.model import InteractiveModel
     from tumorseg.io import read_volume
@@ -159,7 +160,8 @@ def real_mri(model: str | None, n_clicks: int, mirror: tuple[int, ...]) -> dict:
         if not image.exists():
             continue
         dices, _ = robot_session(read_volume(image), np.asarray(read_volume(label).array),
-                                 loaded, n_clicks, min_voxels=1)
+                                 loaded, n_clicks, min_voxels=1,
+                                 first_prompt_passes=first_prompt_passes)
         out[name] = {"lesions": len(dices),
                      "dice_per_click": np.mean(dices, axis=0).tolist() if dices else []}
     return out
@@ -183,8 +185,8 @@ def main() -> None:
                         help="where the click network runs in the latency run (cpu, cuda)")
     parser.add_argument("--first-prompt-passes", type=int, default=None,
                         help="network passes for a lesion's first click in the accuracy "
-                             "runs (InteractiveSession.first_prompt_passes; default: its "
-                             "default)")
+                             "runs, phantoms and --real (InteractiveSession."
+                             "first_prompt_passes; default: its default)")
     parser.add_argument("--warm-up", action="store_true",
                         help="run the network once on zeros after loading it, before the "
                              "first timed click (InteractiveModel.warm_up, as the server does)")
@@ -214,7 +216,7 @@ def main() -> None:
         result["accuracy"] = accuracy(args.model, args.accuracy_cases, args.clicks, args.seed,
                                       mirror, passes)
     if args.real:
-        real = real_mri(args.model, args.clicks, mirror)
+        real = real_mri(args.model, args.clicks, mirror, passes)
         result["accuracy"] = {**result.get("accuracy", {}),
                               **{f"real {k}": v for k, v in real.items()}}
     print("\n| measure | value | target |\n| --- | --- | --- |")

@@ -353,8 +353,8 @@ class InteractiveModel:
 
     def warm_up(self) -> float:
         """Run the network once on an all-zero ROI of the model's patch size, so that the first
-        real click does not pay one-off costs (CUDA context, kernel loading, oneDNN
-        primitives); returns the seconds it took."""
+        real click does not pay a GPU's one-off costs (cuDNN handles, kernel loading); returns
+        the seconds it took. On the CPU it measured no gain (benchmarks/RESULTS.md)."""
         start = time.perf_counter()
         shape = tuple(int(n) for n in self.spec.patch_size)
         zeros = np.zeros(shape, np.float32)

@@ -62,7 +62,7 @@ Index = tuple[int, int, int]
 #: A negative click on a lesion with no positive click or box removes the whole lesion (in
 #: the ROI) when the network kept at most this fraction of its voxels there.
 REJECT_FRACTION = 0.2
-#: Network passes for a lesion's first prompt (no mask of it yet): each pass after the first
+#: Network passes for a lesion's first prompt (no mask, no box): each pass after the first
 #: feeds the previous pass's mask back as the prior channel. Measured on validation phantoms
 #: (benchmarks/RESULTS.md, "self-prior passes"): 2 passes raise the Dice after one click
 #: (0.48 → 0.53) but lower it after 3–5, the same mean over 1–5 clicks; so 1 by default.
@@ -123,7 +123,8 @@ class InteractiveSession:
             map (each value a lesion) or a binary mask (each connected component a lesion).
         channel: the image channel of a multi-channel volume to segment on.
         first_prompt_passes: network passes for the first prompt of a lesion that has no
-            mask yet; passes after the first use the previous pass's mask as the prior
+            mask yet and no box (an empty prior channel); passes after the first use the
+            previous pass's mask as the prior
             (:data:`DEFAULT_FIRST_PROMPT_PASSES`). Each pass costs one more network run.
         threads: torch CPU threads while a model loaded here runs (default 1: on this
             project's busy 2-core CPU one thread is ~5× faster per click than two, see

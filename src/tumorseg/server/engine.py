@@ -73,8 +73,10 @@ class Engine:
                 source = str(resolve_interactive_model(model))
                 self.model = InteractiveModel.load(model, device=self.config.device,
                                                    threads=self.config.torch_threads)
-                # the first user's first click should not pay the one-off start-up costs
-                log.info("interactive model warmed up in %.2f s", self.model.warm_up())
+                if self.model.device.type == "cuda":
+                    # the first user's first click should not pay CUDA's one-off start-up
+                    # costs (on the CPU a warm-up pass measured no gain: benchmarks/RESULTS.md)
+                    log.info("interactive model warmed up in %.2f s", self.model.warm_up())
             except InputError as exc:
                 self.model_error = str(exc)
                 log.warning("no interactive model: %s", exc)
