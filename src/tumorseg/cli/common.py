@@ -23,12 +23,23 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-__all__ = ["console", "err_console", "progress_bar", "track"]
+from tumorseg.errors import InputError
+
+__all__ = ["choice", "console", "err_console", "progress_bar", "track"]
 
 T = TypeVar("T")
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def choice(value: str, allowed: tuple[str, ...], option: str) -> str:
+    """``value`` lower-cased when it is one of ``allowed``, else :class:`InputError` naming
+    ``option`` and the allowed values."""
+    v = value.strip().lower()
+    if v not in allowed:
+        raise InputError(f"{option} must be one of {', '.join(allowed)}, got {value!r}")
+    return v
 
 
 def progress_bar(transient: bool = False) -> Progress:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tumorseg.cli.common import console, track
+from tumorseg.cli.common import choice, console, track
 from tumorseg.errors import InputError
 from tumorseg.planning import (
     Plan,
@@ -81,9 +81,7 @@ def plan_command(
     """
     if pet_normalization not in ("zscore", "suv"):
         raise InputError(f"--pet-normalization must be zscore or suv, got {pet_normalization!r}")
-    if architecture not in ARCHITECTURES:
-        raise InputError(f"--architecture must be one of {', '.join(ARCHITECTURES)}, "
-                         f"got {architecture!r}")
+    architecture = choice(architecture, ARCHITECTURES, "--architecture")
     resolved = _resolve_device(device)
     info = read_dataset(dataset)
     analyses = [analyze_case(case, info)

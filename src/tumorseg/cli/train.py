@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tumorseg.cli.common import err_console, progress_bar
+from tumorseg.cli.common import choice, err_console, progress_bar
 from tumorseg.errors import InputError
 from tumorseg.planning.network import ARCHITECTURES
 from tumorseg.training import AugmentationConfig, TrainingCallback, TrainingConfig, train
@@ -81,13 +81,6 @@ def _progress(enabled: bool) -> Iterator[TrainingCallback]:
             yield _RichProgress(bar)
     finally:
         root.handlers[:] = saved
-
-
-def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
-    v = value.strip().lower()
-    if v not in allowed:
-        raise InputError(f"{option} must be one of {', '.join(allowed)}, got {value!r}")
-    return v
 
 
 def _train_interactive(dataset: Path, out: Path, epochs: int, iterations: int | None,
@@ -187,7 +180,7 @@ def train_command(
         raise InputError(f"{dataset}: no such dataset folder")
     if plan is not None and not plan.is_file():
         raise InputError(f"{plan}: no such plan file")
-    if _choice(task, ("automatic", "interactive"), "--task") == "interactive":
+    if choice(task, ("automatic", "interactive"), "--task") == "interactive":
         _train_interactive(dataset, out, epochs, iterations_per_epoch, batch_size, lr, seed,
                            device, resume)
         return
@@ -195,16 +188,16 @@ def train_command(
         config = TrainingConfig(
             epochs=epochs, iterations_per_epoch=iterations_per_epoch, seed=seed,
             memory_budget_gb=gpu_memory, num_workers=num_workers,
-            network_size=_choice(network_size, ("default", "small", "tiny"),  # type: ignore[arg-type]
+            network_size=choice(network_size, ("default", "small", "tiny"),  # type: ignore[arg-type]
                                  "--network-size"),
             res_block=res_block, plan_file=None if plan is None else str(plan),
-            architecture=(None if architecture is None else _choice(  # type: ignore[arg-type]
+            architecture=(None if architecture is None else choice(  # type: ignore[arg-type]
                 architecture, ARCHITECTURES, "--architecture")),
-            optimizer=_choice(optimizer, ("sgd", "adamw"), "--optimizer"),  # type: ignore[arg-type]
+            optimizer=choice(optimizer, ("sgd", "adamw"), "--optimizer"),  # type: ignore[arg-type]
             learning_rate=lr, batch_size=batch_size,
-            val_mode=_choice(val_mode, ("sliding", "patches"), "--val-mode"),  # type: ignore[arg-type]
+            val_mode=choice(val_mode, ("sliding", "patches"), "--val-mode"),  # type: ignore[arg-type]
             augmentation=AugmentationConfig(elastic=elastic),
-            export=_choice(export, ("final", "best"), "--export"),  # type: ignore[arg-type]
+            export=choice(export, ("final", "best"), "--export"),  # type: ignore[arg-type]
         )
     except ValueError as exc:
         raise InputError(str(exc)) from exc
