@@ -44,14 +44,21 @@ REAL_CASES = {"mri_brain_tumor": ("mri_brain_tumor.nrrd", "mri_brain_tumor_label
 CHANNEL = {"abdomen-ct": "CT", "brain-mri": "FLAIR"}
 
 
-def segmenters(methods: list[str], model: str | None, device: str) -> dict:
+def segmenters(methods: list[str], model: str | None, device: str,
+               refinement: str = "model") -> dict:
+    """The segmenters to compare; ``refinement`` other than "model" overrides the click
+    model folder's own (:mod:`tumorseg.interactive.refine`)."""
     from tumorseg.interactive.baselines import RandomWalkerSegmenter, RegionGrowingSegmenter
     from tumorseg.interactive.evaluation import SessionSegmenter
+    from tumorseg.interactive.model import InteractiveModel
+    from tumorseg.interactive.refine import RefinementConfig
 
     out: dict = {}
     for m in methods:
         if m == "model":
-            seg = SessionSegmenter(model, device=device)
+            loaded = model if refinement == "model" else InteractiveModel.load(
+                model, device=device, refinement=RefinementConfig(method=refinement))
+            seg = SessionSegmenter(loaded, device=device)
             seg.load()
             out[m] = seg
         elif m == "random-walker":
@@ -144,6 +151,9 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=["random-walker", "region-growing"],
                         choices=["model", "random-walker", "region-growing"])
     parser.add_argument("--model", default=None, help="interactive model folder or name")
+    parser.add_argument("--refinement", default="model",
+                        choices=["model", "none", "random-walker"],
+                        help="the click model's refinement (default: its model folder's)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--kinds", nargs="+", default=["abdomen-ct", "brain-mri"])
     parser.add_argument("--cases", type=int, default=4, help="test cases per phantom kind")
@@ -160,12 +170,13 @@ def main() -> None:
     from tumorseg.interactive.evaluation import InteractiveEvalConfig
 
     config = InteractiveEvalConfig(n_clicks=args.clicks, min_lesion_mm3=args.min_lesion_mm3)
-    segs = segmenters(args.methods, args.model, args.device)
+    segs = segmenters(args.methods, args.model, args.device, args.refinement)
     out_dir = args.out.with_suffix("")
     result: dict = {"machine": f"{platform.processor() or platform.machine()}, "
                                f"{os.cpu_count()} cores",
                     "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                     "methods": args.methods, "model": args.model,
+                    "refinement": args.refinement,
                     "phantoms": {"kinds": args.kinds, "cases_per_kind": args.cases,
                                  "seed": args.seed, "split": "Ts", "size": args.size,
                                  "channels": {k: CHANNEL.get(k) for k in args.kinds}},

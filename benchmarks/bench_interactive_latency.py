@@ -39,6 +39,17 @@ ROOT = Path(__file__).resolve().parents[1]
 CHANNEL = {"abdomen-ct": 0, "pet-ct": 0, "brain-mri": 3}
 
 
+def load_model(model: str | None, mirror: tuple[int, ...], refinement: str = "model",
+               **kw):
+    """The click model with the benchmark's options; ``refinement`` "model" keeps the model
+    folder's own (:mod:`tumorseg.interactive.refine`)."""
+    from tumorseg.interactive.model import InteractiveModel
+    from tumorseg.interactive.refine import RefinementConfig
+
+    ref = None if refinement == "model" else RefinementConfig(method=refinement)
+    return InteractiveModel.load(model, mirror_axes=mirror, refinement=ref, **kw)
+
+
 def robot_session(volume, label: np.ndarray, model, n_clicks: int, min_voxels: int = 20,
                   first_prompt_passes: int = 1) -> tuple[list[list[float]], list[list[float]]]:
     """Segment every lesion of ``label`` with robot clicks; (Dice per lesion per click,
@@ -78,15 +89,14 @@ def robot_session(volume, label: np.ndarray, model, n_clicks: int, min_voxels: i
 
 def child(image: Path, label: Path, model: str | None, n_clicks: int, out: Path,
           threads: int | None, mirror: tuple[int, ...], device: str = "cpu",
-          warm_up: bool = False) -> None:
+          warm_up: bool = False, refinement: str = "model") -> None:
     """Latency run in its own process (peak RSS is the session's)."""
-    from tumorseg.interactive.model import InteractiveModel
     from tumorseg.io import read_volume
 
     volume = read_volume(image)
     lab = np.asarray(read_volume(label).array)
     t0 = time.perf_counter()
-    loaded = InteractiveModel.load(model, device=device, threads=threads, mirror_axes=mirror)
+    loaded = load_model(model, mirror, refinement, device=device, threads=threads)
     load_s = time.perf_counter() - t0
     warm_s = loaded.warm_up() if warm_up else None
     dices, seconds = robot_session(volume, lab, loaded, n_clicks)
@@ -97,7 +107,8 @@ def child(image: Path, label: Path, model: str | None, n_clicks: int, out: Path,
 
 
 def latency(model: str | None, n_clicks: int, seed: int, threads: int | None,
-            mirror: tuple[int, ...], device: str = "cpu", warm_up: bool = False) -> dict:
+            mirror: tuple[int, ...], device: str = "cpu", warm_up: bool = False,
+            refinement: str = "model") -> dict:
     from tumorseg.io import write_volume
     from tumorseg.phantoms import case_seed, make_case
 
@@ -111,7 +122,7 @@ def latency(model: str | None, n_clicks: int, seed: int, threads: int | None,
                "--clicks", str(n_clicks)] + (["--model", model] if model else []) \
             + (["--threads", str(threads)] if threads else []) \
             + ["--mirror-axes", "".join(map(str, mirror)) or "none", "--device", device] \
-            + (["--warm-up"] if warm_up else [])
+            + (["--warm-up"] if warm_up else []) + ["--refinement", refinement]
         subprocess.run(cmd, check=True)
         r = json.loads(res.read_text())
     s = np.array([t for lesion in r["seconds"] for t in lesion])
@@ -125,11 +136,11 @@ def latency(model: str | None, n_clicks: int, seed: int, threads: int | None,
 
 
 def accuracy(model: str | None, n_cases: int, n_clicks: int, seed: int,
-             mirror: tuple[int, ...], first_prompt_passes: int = 1) -> dict:
-    from tumorseg.interactive.model import InteractiveModel
+             mirror: tuple[int, ...], first_prompt_passes: int = 1,
+             refinement: str = "model") -> dict:
     from tumorseg.phantoms import iter_cases
 
-    loaded = InteractiveModel.load(model, mirror_axes=mirror)
+    loaded = load_model(model, mirror, refinement)
     out = {}
     for kind, channel in CHANNEL.items():
         rows = []
@@ -147,13 +158,12 @@ def accuracy(model: str | None, n_cases: int, n_clicks: int, seed: int,
 
 
 def real_mri(model: str | None, n_clicks: int, mirror: tuple[int, ...],
-             first_prompt_passes: int = 1) -> dict:
+             first_prompt_passes: int = 1, refinement: str = "model") -> dict:
     """The robot on the real MRI tumors in ``../shared/data/real`` (never trained on)."""
-    from tumorseg.interactive.model import InteractiveModel
     from tumorseg.io import read_volume
 
     real = ROOT.parent / "shared" / "data" / "real"
-    loaded = InteractiveModel.load(model, mirror_axes=mirror)
+    loaded = load_model(model, mirror, refinement)
     out = {}
     for name in ("mri_brain_tumor", "mri_breast_tumor"):
         image, label = real / f"{name}.nrrd", real / f"{name}_label.nrrd"
@@ -190,6 +200,10 @@ def main() -> None:
     parser.add_argument("--warm-up", action="store_true",
                         help="run the network once on zeros after loading it, before the "
                              "first timed click (InteractiveModel.warm_up, as the server does)")
+    parser.add_argument("--refinement", default="model",
+                        choices=["model", "none", "random-walker"],
+                        help="refinement of the network's probability (default: the model "
+                             "folder's; tumorseg.interactive.refine)")
     parser.add_argument("--child", nargs=3, type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path,
                         default=ROOT / "benchmarks" / "results" / "interactive_latency.json")
@@ -202,21 +216,22 @@ def main() -> None:
         if args.mirror_axes == "none" else tuple(int(c) for c in args.mirror_axes)
     if args.child:
         child(args.child[0], args.child[1], args.model, args.clicks, args.child[2],
-              args.threads, mirror, args.device, args.warm_up)
+              args.threads, mirror, args.device, args.warm_up, args.refinement)
         return
     result: dict = {"machine": f"{platform.processor() or platform.machine()}, "
                                f"{os.cpu_count()} cores",
                     "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                     "model": args.model or "bundled interactive-lesions",
-                    "mirror_axes": list(mirror), "first_prompt_passes": passes}
+                    "mirror_axes": list(mirror), "first_prompt_passes": passes,
+                    "refinement": args.refinement}
     if not args.skip_latency:
         result["latency"] = latency(args.model, args.clicks, args.seed, args.threads, mirror,
-                                    args.device, args.warm_up)
+                                    args.device, args.warm_up, args.refinement)
     if args.accuracy_cases:
         result["accuracy"] = accuracy(args.model, args.accuracy_cases, args.clicks, args.seed,
-                                      mirror, passes)
+                                      mirror, passes, args.refinement)
     if args.real:
-        real = real_mri(args.model, args.clicks, mirror, passes)
+        real = real_mri(args.model, args.clicks, mirror, passes, args.refinement)
         result["accuracy"] = {**result.get("accuracy", {}),
                               **{f"real {k}": v for k, v in real.items()}}
     print("\n| measure | value | target |\n| --- | --- | --- |")

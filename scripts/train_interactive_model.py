@@ -28,6 +28,7 @@ from pathlib import Path
 
 from tumorseg.interactive.guidance import GuidanceConfig
 from tumorseg.interactive.model import DEFAULT_NORMALIZATION, NORMALIZATION_SCHEMES
+from tumorseg.interactive.refine import RefinementConfig
 from tumorseg.phantoms import generate_dataset
 from tumorseg.training.interactive import InteractiveTrainingConfig, train_interactive
 
@@ -60,6 +61,13 @@ def main() -> None:
     parser.add_argument("--spatial-augmentation", action="store_true",
                         help="mirror (p 0.5 per axis), permute axes (p 0.5) and zoom "
                              "(p 0.5, 0.7-1.4x) the training patches")
+    parser.add_argument("--min-contrast", type=float, default=0.0,
+                        help="train on a lesion only in the channels where its contrast to "
+                             "the 2 voxels around it is at least this (0: every channel)")
+    parser.add_argument("--refinement", default="random-walker",
+                        choices=["none", "random-walker"],
+                        help="what the model does to its network's probability at inference "
+                             "(recorded in model.json; tumorseg.interactive.refine)")
     parser.add_argument("--num-workers", type=int, default=0,
                         help="processes making training samples (0: the training process)")
     parser.add_argument("--gen-workers", type=int, default=1,
@@ -90,7 +98,8 @@ def main() -> None:
         batch_dice=not args.per_sample_dice,
         init_from=None if args.init_from is None else str(args.init_from),
         features=tuple(int(v) for v in args.features.split(",")),
-        num_workers=args.num_workers,
+        num_workers=args.num_workers, min_contrast=args.min_contrast,
+        refinement=RefinementConfig(method=args.refinement),
         **({"p_flip": 0.5, "p_transpose": 0.5, "p_scale": 0.5}
            if args.spatial_augmentation else {}))
     result = train_interactive(datasets, args.model_dir, config, device=args.device,

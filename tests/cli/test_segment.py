@@ -104,3 +104,23 @@ def test_prior_file_clicks_go_to_the_lesion_under_them(image, tiny_model, tmp_pa
     assert arr[31, 29, 8] == 2          # refined the prior lesion it fell on
     assert arr[12, 12, 5] == 3          # a missed lesion: a new one
     assert (arr[2:5, 2:5, 1:3] == 1).all()  # far from every click: untouched
+
+
+def test_refinement_option_overrides_the_model_folder(image, tiny_model, tmp_path, capsys):
+    """The untrained network knows nothing; with --refinement random-walker the walker (70 %
+    of the average) follows the bright box's edges, with none the network alone decides."""
+    box = np.zeros(read_volume(image).shape, bool)
+    box[10:16, 10:16, 4:8] = True
+    masks = {}
+    for how in ("none", "random-walker"):
+        out = tmp_path / f"{how}.nii.gz"
+        assert main(["segment", str(image), "--click", "12,12,5", "--refinement", how,
+                     "--model", str(tiny_model), "-o", str(out)]) == 0
+        masks[how] = read_volume(out).array == 1
+    dice = {k: 2 * (m & box).sum() / (m.sum() + box.sum()) for k, m in masks.items()}
+    print(dice)
+    assert dice["random-walker"] > 0.55 and dice["random-walker"] > dice["none"] + 0.2
+    capsys.readouterr()
+    assert main(["segment", str(image), "--click", "12,12,5", "--refinement", "crf",
+                 "--model", str(tiny_model), "-o", str(tmp_path / "x.nii.gz")]) == 2
+    assert "--refinement must be one of" in capsys.readouterr().err

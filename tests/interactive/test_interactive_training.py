@@ -17,6 +17,7 @@ from tumorseg.interactive.model import (
     default_network,
     save_interactive_weights,
 )
+from tumorseg.interactive.randomize import RandomizationConfig
 from tumorseg.interactive.simulation import SimulationConfig
 from tumorseg.models import build_network
 from tumorseg.phantoms import generate_dataset
@@ -25,6 +26,7 @@ from tumorseg.training.interactive import (
     LesionRegion,
     _patch,
     _SampleStream,
+    lesion_contrast,
     regions_from_case,
     train_interactive,
 )
@@ -57,6 +59,11 @@ def test_regions_cut_around_each_lesion():
         assert r.channels.shape == (2, 24, 24, 24)
         # the lesion is centred: the region's central voxel belongs to it
         assert r.instances[12, 12, 12] == r.target
+        # the contrast per channel is measured on the stored region (noise: low)
+        assert len(r.contrast) == 2 and all(0.0 <= c < 1.0 for c in r.contrast)
+        # (of the float32 region, before it is stored as float16)
+        assert r.contrast[1] == pytest.approx(
+            lesion_contrast(r.channels[1].astype(np.float32), r.instances == r.target), rel=0.02)
 
 
 def test_two_epochs_write_a_loadable_model_and_resume(brain_dataset, tmp_path):
@@ -226,3 +233,51 @@ def test_worker_processes_make_the_samples(brain_dataset, tmp_path):
     assert json.loads((tmp_path / "m" / "model.json").read_text())["training"]["num_workers"] == 1
     with pytest.raises(ValueError, match="num_workers"):
         _tiny_config(num_workers=-1)
+
+
+def test_lesion_contrast_against_a_brute_force_shell():
+    rng = np.random.default_rng(0)
+    image = rng.normal(0.0, 1.0, (12, 12, 12))
+    target = np.zeros(image.shape, bool)
+    target[4:7, 5:8, 4:6] = True
+    image[target] += 2.5
+    # the shell: voxels at 6-connected (city-block) distance 1 or 2 from the target
+    inside = np.argwhere(target)
+    grid = np.indices(image.shape).reshape(3, -1).T
+    dist = np.abs(grid[:, None, :] - inside[None]).sum(-1).min(1).reshape(image.shape)
+    shell = (dist >= 1) & (dist <= 2)
+    a, b = image[target], image[shell]
+    expected = abs(a.mean() - b.mean()) / np.sqrt((a.var() + b.var()) / 2)
+    assert lesion_contrast(image, target) == pytest.approx(expected, rel=1e-9)
+    assert 1.5 < expected < 3.5
+    assert lesion_contrast(image, np.zeros_like(target)) == 0.0
+
+
+def test_min_contrast_trains_only_on_channels_that_show_the_lesion():
+    inst = np.zeros((16, 16, 16), np.uint16)
+    inst[5:10, 5:10, 5:10] = 1
+    noise = np.random.default_rng(1).normal(0.0, 1.0, (2, *inst.shape))
+    channels = noise + np.stack([inst * 6.0, inst * 0.0])  # channel 1: lesion invisible
+    contrast = tuple(lesion_contrast(c, inst == 1) for c in channels)
+    assert contrast[0] > 3.0 and contrast[1] < 0.5
+    region = LesionRegion("c", channels.astype(np.float16), inst, inst.astype(np.uint8), 1,
+                          contrast)
+    assert region.visible_channels(0.0) == [0, 1]
+    assert region.visible_channels(1.0) == [0]
+    assert region.visible_channels(10.0) == []
+
+    plain = RandomizationConfig(p_tissue=0, p_curve=0, p_invert=0, p_bias=0, p_noise=0,
+                                p_blur=0, p_lowres=0)  # keeps each channel's contrast
+
+    def channels_drawn(config):
+        drawn = set()
+        for seed in range(16):
+            image = _patch(region, config, np.random.default_rng(seed), True)[0][0]
+            # the lesion's voxels stand out only in channel 0 (the patch is the region)
+            drawn.add(0 if lesion_contrast(image, inst == 1) > 2.0 else 1)
+        return drawn
+
+    assert channels_drawn(_tiny_config(randomization=plain)) == {0, 1}
+    assert channels_drawn(_tiny_config(randomization=plain, min_contrast=1.0)) == {0}
+    with pytest.raises(ValueError, match="min_contrast"):
+        _tiny_config(min_contrast=-0.1)

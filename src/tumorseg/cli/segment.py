@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from tumorseg.cli.common import console, status
+from tumorseg.cli.common import choice, console, status
 from tumorseg.errors import InputError
 from tumorseg.interactive.prompts import Box
 from tumorseg.io import (
@@ -108,6 +108,10 @@ def segment_command(
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
     threads: Annotated[int | None, typer.Option(
         min=1, help="CPU threads for the network (1 is fastest on a busy machine).")] = None,
+    refinement: Annotated[str, typer.Option(
+        help="What to do with the network's probability: model (the model folder's setting; "
+             "the bundled model averages it with a random walker on the same region), none, "
+             "or random-walker.")] = "model",
 ) -> None:
     """Segment lesions from clicks: replays the prompts through an interactive session.
 
@@ -115,10 +119,12 @@ def segment_command(
     131,90,41 -o mask.nii.gz
     """
     from tumorseg.interactive.model import InteractiveModel
+    from tumorseg.interactive.refine import REFINEMENT_METHODS, RefinementConfig
     from tumorseg.interactive.session import InteractiveSession
 
     if coords not in ("voxel", "mm"):
         raise InputError(f"--coords must be voxel or mm, got {coords!r}")
+    refine = choice(refinement, ("model", *REFINEMENT_METHODS), "--refinement")
     if not (click or box):
         raise InputError("give at least one --click or --box")
     volume = read_volume(image)
@@ -137,7 +143,9 @@ def segment_command(
 
     prior_mask = _prior(prior, volume, device)
     with status("Loading the interactive model"):
-        loaded = InteractiveModel.load(model, device=device, threads=threads)
+        loaded = InteractiveModel.load(
+            model, device=device, threads=threads,
+            refinement=None if refine == "model" else RefinementConfig(method=refine))
         session = InteractiveSession(volume, model=loaded, prior=prior_mask, channel=channel)
     # without ":L", a prompt goes to the prior lesion under it, else to one new lesion
     start = session.mask

@@ -51,6 +51,7 @@ from tumorseg import __version__
 from tumorseg.errors import InputError
 from tumorseg.inference.sliding import mirror_combinations
 from tumorseg.interactive.guidance import GuidanceConfig
+from tumorseg.interactive.refine import RefinementConfig, refine_probability
 from tumorseg.io import atomic_path, atomic_write_text
 from tumorseg.models import SegmentationUNet, build_network, sha256_file, utc_now
 from tumorseg.planning import NetworkConfig
@@ -201,6 +202,8 @@ class InteractiveModelSpec:
         split: training / validation case names.
         weights: {path (relative to the folder), sha256, size_bytes, dtype}.
         validation: validation results, e.g. {"dice_after_1": …, "dice_after_5": …}.
+        refinement: what :meth:`InteractiveModel.predict` does to the network's probability
+            (:mod:`tumorseg.interactive.refine`); model folders without one: none.
         version: tumorseg version that wrote it; created: UTC time.
     """
 
@@ -213,6 +216,7 @@ class InteractiveModelSpec:
     split: dict[str, Any] = field(default_factory=dict)
     weights: dict[str, Any] = field(default_factory=dict)
     validation: dict[str, Any] = field(default_factory=dict)
+    refinement: RefinementConfig = field(default_factory=RefinementConfig)
     version: str = __version__
     created: str = field(default_factory=utc_now)
 
@@ -226,6 +230,7 @@ class InteractiveModelSpec:
         d = asdict(self)
         d["guidance"] = self.guidance.to_dict()
         d["network"] = self.network.to_dict()
+        d["refinement"] = self.refinement.to_dict()
         d["spacing_mm"] = list(self.spacing_mm)
         d["patch_size"] = list(self.patch_size)
         return {"format": INTERACTIVE_FORMAT, "task": "interactive", **d}
@@ -242,6 +247,7 @@ class InteractiveModelSpec:
                    training=dict(d.get("training") or {}), split=dict(d.get("split") or {}),
                    weights=dict(d.get("weights") or {}),
                    validation=dict(d.get("validation") or {}),
+                   refinement=RefinementConfig.from_dict(d.get("refinement")),
                    version=str(d.get("version", "")), created=str(d.get("created", "")))
 
     def save(self, model_dir: str | os.PathLike[str]) -> Path:
@@ -308,12 +314,16 @@ class InteractiveModel:
         mirror_axes: test-time augmentation: the ROI is also predicted mirrored along every
             combination of these model axes (0 = i, 1 = j, 2 = k), in one batch, and the
             probabilities averaged (:data:`DEFAULT_MIRROR_AXES`; ``()`` = a single pass).
+        refinement: applied to the network's probability in :meth:`predict`
+            (:mod:`tumorseg.interactive.refine`); the model folder's own by default.
     """
 
     def __init__(self, spec: InteractiveModelSpec, network: torch.nn.Module,
                  device: str | torch.device = "cpu", threads: int | None = None,
-                 mirror_axes: Sequence[int] = DEFAULT_MIRROR_AXES) -> None:
+                 mirror_axes: Sequence[int] = DEFAULT_MIRROR_AXES,
+                 refinement: RefinementConfig | None = None) -> None:
         self.spec = spec
+        self.refinement = spec.refinement if refinement is None else refinement
         self.device = torch.device(device)
         self.network = network.to(self.device).eval()
         self.threads = threads
@@ -323,9 +333,11 @@ class InteractiveModel:
     @classmethod
     def load(cls, model: str | os.PathLike[str] | None = None, device: str = "cpu",
              verify: bool = True, threads: int | None = None,
-             mirror_axes: Sequence[int] = DEFAULT_MIRROR_AXES) -> InteractiveModel:
+             mirror_axes: Sequence[int] = DEFAULT_MIRROR_AXES,
+             refinement: RefinementConfig | None = None) -> InteractiveModel:
         """Load a model folder (None: the bundled model), checking the weights' SHA-256;
-        ``threads`` and ``mirror_axes`` as the class attributes.
+        ``threads``, ``mirror_axes`` and ``refinement`` (None: model.json's) as the class
+        attributes.
 
         Raises:
             InputError: not a model folder, missing weights, hash mismatch, or weights that
@@ -349,7 +361,7 @@ class InteractiveModel:
                                      for k, v in state.items()})
         except (RuntimeError, AttributeError) as exc:
             raise InputError(f"{path}: weights do not fit the network in model.json") from exc
-        return cls(spec, network, device, threads, mirror_axes)
+        return cls(spec, network, device, threads, mirror_axes, refinement)
 
     def warm_up(self) -> float:
         """Run the network once on an all-zero ROI of the model's patch size, so that the first
@@ -379,16 +391,18 @@ class InteractiveModel:
 
         Returns:
             float32 probability ``[i, j, k]`` of the lesion class, same shape as the input
-            (inputs whose size is not a multiple of 8 are padded, then cropped back).
+            (inputs whose size is not a multiple of 8 are padded, then cropped back), after
+            :attr:`refinement`.
         """
         before = torch.get_num_threads()
         if self.threads is not None and self.threads != before:
             torch.set_num_threads(self.threads)
         try:
-            return self._predict(roi_image, pos, neg, prior)
+            prob = self._predict(roi_image, pos, neg, prior)
         finally:
             if torch.get_num_threads() != before:
                 torch.set_num_threads(before)
+        return refine_probability(prob, guide_image(roi_image), pos, neg, self.refinement)
 
     def _predict(self, roi_image: np.ndarray, pos: np.ndarray, neg: np.ndarray,
                  prior: np.ndarray) -> np.ndarray:

@@ -54,6 +54,7 @@ from tumorseg.interactive.model import (
     scheme_channels,
 )
 from tumorseg.interactive.randomize import RandomizationConfig, randomize_appearance
+from tumorseg.interactive.refine import RefinementConfig
 from tumorseg.interactive.roi import extract, make_roi
 from tumorseg.interactive.simulation import (
     ClickSample,
@@ -83,6 +84,7 @@ __all__ = [
     "InteractiveTrainingConfig",
     "LesionRegion",
     "evaluate_regions",
+    "lesion_contrast",
     "load_regions",
     "regions_from_case",
     "train_interactive",
@@ -117,6 +119,12 @@ class InteractiveTrainingConfig:
             image, nearest for labels). All three 0: no spatial augmentation (the setting
             of the bundled model's recipe).
         min_lesion_mm3: lesions smaller than this are not used as targets.
+        min_contrast: a lesion is trained on only in the image channels where its contrast
+            (:func:`lesion_contrast`, on the stored region) is at least this; a region with no
+            such channel is left out. 0 (the default): every channel of every region. Phantom
+            labels are drawn in one modality (a glioma's edema in FLAIR, a PET-avid node) and
+            are often invisible in another channel of the same case; training on those teaches
+            the network to guess a blob around the click.
         val_fraction: share of cases held out for validation (at least one case).
         max_val_regions: validation regions per epoch (the first ones, fixed).
         seed: weights, sampling, randomisation and click simulation.
@@ -125,6 +133,10 @@ class InteractiveTrainingConfig:
         normalization: ROI normalisation scheme
             (:func:`~tumorseg.interactive.model.roi_image_channels`).
         guidance, simulation, randomization: sub-configurations.
+        refinement: written into model.json: what the trained model does to its network's
+            probability at inference (:mod:`tumorseg.interactive.refine`; training and the
+            per-epoch validation use the network alone). Default: the random-walker average
+            chosen for the bundled model on validation phantoms.
     """
 
     spacing_mm: tuple[float, float, float] = (2.5, 2.5, 2.5)
@@ -143,6 +155,7 @@ class InteractiveTrainingConfig:
     p_scale: float = 0.0
     scale_range: tuple[float, float] = (0.7, 1.4)
     min_lesion_mm3: float = 100.0
+    min_contrast: float = 0.0
     val_fraction: float = 0.1
     max_val_regions: int = 12
     seed: int = 0
@@ -151,6 +164,8 @@ class InteractiveTrainingConfig:
     guidance: GuidanceConfig = field(default_factory=GuidanceConfig)
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
     randomization: RandomizationConfig = field(default_factory=RandomizationConfig)
+    refinement: RefinementConfig = field(
+        default_factory=lambda: RefinementConfig(method="random-walker"))
 
     def __post_init__(self) -> None:
         if any(p % 8 for p in self.patch_size):
@@ -159,6 +174,8 @@ class InteractiveTrainingConfig:
             raise ValueError("region_size must be at least patch_size")
         if self.epochs < 1 or self.iterations_per_epoch < 1 or self.batch_size < 1:
             raise ValueError("epochs, iterations_per_epoch and batch_size must be ≥ 1")
+        if self.min_contrast < 0:
+            raise ValueError(f"min_contrast must be ≥ 0, got {self.min_contrast}")
         if self.num_workers < 0:
             raise ValueError(f"num_workers must be ≥ 0, got {self.num_workers}")
         scheme_channels(self.normalization)  # raises on an unknown scheme
@@ -169,6 +186,7 @@ class InteractiveTrainingConfig:
         d["guidance"] = self.guidance.to_dict()
         d["simulation"] = self.simulation.to_dict()
         d["randomization"] = self.randomization.to_dict()
+        d["refinement"] = self.refinement.to_dict()
         for k in ("spacing_mm", "patch_size", "region_size", "features", "scale_range"):
             d[k] = list(d[k])
         return d
@@ -185,6 +203,8 @@ class InteractiveTrainingConfig:
         d["guidance"] = GuidanceConfig.from_dict(d.get("guidance") or {})
         d["simulation"] = SimulationConfig.from_dict(d.get("simulation") or {})
         d["randomization"] = RandomizationConfig.from_dict(d.get("randomization") or {})
+        if "refinement" in d:  # (older configurations: the dataclass default)
+            d["refinement"] = RefinementConfig.from_dict(d["refinement"])
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
@@ -198,6 +218,8 @@ class LesionRegion:
         instances: connected lesions ``[i, j, k]`` (uint16, 0 = none).
         regions: the case's label values ``[i, j, k]`` (uint8), for per-tissue randomisation.
         target: the instance number of this region's lesion.
+        contrast: per image channel, :func:`lesion_contrast` of the target (empty: not
+            measured, every channel counts as visible).
     """
 
     case: str
@@ -205,6 +227,14 @@ class LesionRegion:
     instances: np.ndarray
     regions: np.ndarray
     target: int
+    contrast: tuple[float, ...] = ()
+
+    def visible_channels(self, min_contrast: float) -> list[int]:
+        """The channels where the target's contrast is at least ``min_contrast``."""
+        n = self.channels.shape[0]
+        if min_contrast <= 0 or not self.contrast:
+            return list(range(n))
+        return [c for c in range(n) if self.contrast[c] >= min_contrast]
 
 
 @dataclass(frozen=True)
@@ -218,6 +248,23 @@ class InteractiveTrainResult:
     val_dice_3clicks: float | None
     iterations_per_second: float | None
     seconds: float
+
+
+def lesion_contrast(image: np.ndarray, target: np.ndarray, shell: int = 2) -> float:
+    """Contrast-to-noise ratio of a lesion against the ``shell`` voxels around it:
+    ``|mean(inside) − mean(shell)| / sqrt((var(inside) + var(shell)) / 2)`` (unitless; 0 when
+    the target is empty or touches nothing outside). ``image`` and ``target`` are ``[i, j, k]``.
+    """
+    target = np.asarray(target, bool)
+    if not target.any():
+        return 0.0
+    ring = ndimage.binary_dilation(target, iterations=shell) & ~target
+    if not ring.any():
+        return 0.0
+    x = np.asarray(image, dtype=np.float64)
+    a, b = x[target], x[ring]
+    pooled = np.sqrt((a.var() + b.var()) / 2.0)
+    return float(abs(a.mean() - b.mean()) / max(pooled, 1e-6))
 
 
 def regions_from_case(name: str, channels: np.ndarray, label: np.ndarray,
@@ -239,9 +286,12 @@ def regions_from_case(name: str, channels: np.ndarray, label: np.ndarray,
         inst = extract(instances.astype(np.uint16), roi, label=True)
         if not (inst == k).any():
             continue
+        image = extract(channels.astype(np.float32), roi)
+        contrast = tuple(lesion_contrast(c, inst == k) for c in image)
         out.append(LesionRegion(
-            case=name, channels=extract(channels.astype(np.float32), roi).astype(np.float16),
-            instances=inst, regions=extract(label.astype(np.uint8), roi, label=True), target=k))
+            case=name, channels=image.astype(np.float16), instances=inst,
+            regions=extract(label.astype(np.uint8), roi, label=True), target=k,
+            contrast=contrast))
     return out
 
 
@@ -289,7 +339,11 @@ def _patch(region: LesionRegion, config: InteractiveTrainingConfig, rng: np.rand
            randomize: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(normalised image, target, others) of one random patch of ``region``, with the
     config's spatial augmentation (zoom, flips, axis permutation) when ``randomize``."""
-    channel = int(rng.integers(region.channels.shape[0])) if randomize else 0
+    if randomize:
+        visible = region.visible_channels(config.min_contrast) or [0]
+        channel = visible[int(rng.integers(len(visible)))]
+    else:
+        channel = 0
     zoom = 1.0
     if randomize and config.p_scale > 0 and rng.random() < config.p_scale:
         lo, hi = np.log(config.scale_range[0]), np.log(config.scale_range[1])
@@ -476,6 +530,11 @@ def train_interactive(dataset_dirs: Sequence[str | os.PathLike[str]],
     train_names, val_names = _split([n for n, r in by_case.items() if r], config.val_fraction,
                                     config.seed)
     train_regions = [r for n in train_names for r in by_case[n]]
+    if config.min_contrast > 0:
+        kept = [r for r in train_regions if r.visible_channels(config.min_contrast)]
+        log.info("min_contrast %.2f: %d of %d training regions visible in at least one "
+                 "channel", config.min_contrast, len(kept), len(train_regions))
+        train_regions = kept
     val_regions = [r for n in val_names for r in by_case[n]][: config.max_val_regions]
     if not train_regions:
         raise InputError(f"{', '.join(str(d) for d in dataset_dirs)}: no lesions to train on")
@@ -503,7 +562,7 @@ def train_interactive(dataset_dirs: Sequence[str | os.PathLike[str]],
         spacing_mm=config.spacing_mm, patch_size=config.patch_size, guidance=config.guidance,
         network=default_network(config.features, config.normalization),
         normalization=normalization_record(config.normalization),
-        training=config.to_dict(),
+        training=config.to_dict(), refinement=config.refinement,
         split={"train": train_names, "val": val_names,
                "datasets": [Path(d).name for d in dataset_dirs]})
     rng = np.random.default_rng([config.seed, ctx.rank, start_epoch])
