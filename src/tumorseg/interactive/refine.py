@@ -20,6 +20,11 @@ divides it by 10 × the image's standard deviation, so it is scale-free).
 The weight, ``beta`` and ``seed_level`` were chosen on validation phantoms (seed 99), never on
 test or real scans; ``benchmarks/RESULTS.md`` has the table. All arrays are ``[i, j, k]`` on
 the model grid.
+
+The walker's conjugate gradient makes hundreds of tiny BLAS calls; with the BLAS's own thread
+pool on a shared CPU (a server beside a browser) each call waits for busy threads, which made a
+click 7× slower (1.77 s against 0.27 s in ``bench_web_latency.py``). The walk therefore runs
+with one BLAS thread (:mod:`threadpoolctl`).
 """
 
 from __future__ import annotations
@@ -84,6 +89,7 @@ def walker_probability(image: np.ndarray, pos: np.ndarray, neg: np.ndarray,
     """The random walker's lesion probability on the ROI (float32 ``[i, j, k]``), or None
     when there is no lesion seed (no positive guidance reaches ``seed_level``)."""
     from skimage.segmentation import random_walker
+    from threadpoolctl import threadpool_limits
 
     markers = np.zeros(image.shape, np.int32)
     markers[neg >= config.seed_level] = 2
@@ -93,8 +99,8 @@ def walker_probability(image: np.ndarray, pos: np.ndarray, neg: np.ndarray,
     border = np.ones(image.shape, bool)
     border[1:-1, 1:-1, 1:-1] = False
     markers[border & (markers == 0)] = 2
-    with warnings.catch_warnings():  # "probability range outside [0, 1]" is harmless
-        warnings.simplefilter("ignore", UserWarning)
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
+        warnings.simplefilter("ignore", UserWarning)  # "probability outside [0, 1]": harmless
         prob = random_walker(_scaled(np.asarray(image, np.float64)), markers, beta=config.beta,
                              mode="cg_j", tol=config.tol, return_full_prob=True)
     return np.clip(prob[0], 0.0, 1.0).astype(np.float32)
