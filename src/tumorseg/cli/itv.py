@@ -96,7 +96,7 @@ def itv_command(
         help="Segmenter of the reference GTV from --click (and of the automatic detector's "
              "seed): random-walker (default: the most "
              "accurate after one click on 12 lung-4dct phantoms: mean Dice 0.79 against "
-             "0.58 for the model), region-growing (SimpleITK), or model (the bundled "
+             "0.71 for the model), region-growing (SimpleITK), or model (the bundled "
              "click-guided network, trained on abdomen/PET/brain phantoms).")
     ] = _DEFAULT_CLICK_METHOD,
     coords: Annotated[CoordsOption, typer.Option(

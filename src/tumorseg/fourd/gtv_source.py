@@ -6,9 +6,9 @@ Clicks are segmented by one of :data:`CLICK_METHODS`: ``"random-walker"`` (the d
 ``"model"`` is the bundled click-guided network. The default is the random walker because it
 was the most accurate after one click on lung tumors: on 12 ``lung-4dct`` "full" test
 phantoms (seed 2026, "Ts", phase 0, one click at :func:`tumorseg.interactive.robot.first_click`;
-``benchmarks/bench_lung_click.py``) its mean Dice was 0.791, against 0.579 for the network
-(trained on abdomen, PET and brain phantoms; 0.456 for the click model shipped before) and
-0.520 for region growing;
+``benchmarks/bench_lung_click.py``) its mean Dice was 0.791, against 0.707 for the click model
+(trained on abdomen, PET and brain phantoms; 0.579 for its network without the random-walker
+refinement) and 0.520 for region growing;
 see ``benchmarks/RESULTS.md``, "4D CT / ITV".
 """
 
