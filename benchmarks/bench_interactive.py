@@ -51,13 +51,13 @@ def segmenters(methods: list[str], model: str | None, device: str,
     from tumorseg.interactive.baselines import RandomWalkerSegmenter, RegionGrowingSegmenter
     from tumorseg.interactive.evaluation import SessionSegmenter
     from tumorseg.interactive.model import InteractiveModel
-    from tumorseg.interactive.refine import RefinementConfig
+    from tumorseg.interactive.refine import override
 
     out: dict = {}
     for m in methods:
         if m == "model":
             loaded = model if refinement == "model" else InteractiveModel.load(
-                model, device=device, refinement=RefinementConfig(method=refinement))
+                model, device=device, refinement=override(refinement))
             seg = SessionSegmenter(loaded, device=device)
             seg.load()
             out[m] = seg

@@ -44,10 +44,10 @@ def load_model(model: str | None, mirror: tuple[int, ...], refinement: str = "mo
     """The click model with the benchmark's options; ``refinement`` "model" keeps the model
     folder's own (:mod:`tumorseg.interactive.refine`)."""
     from tumorseg.interactive.model import InteractiveModel
-    from tumorseg.interactive.refine import RefinementConfig
+    from tumorseg.interactive.refine import override
 
-    ref = None if refinement == "model" else RefinementConfig(method=refinement)
-    return InteractiveModel.load(model, mirror_axes=mirror, refinement=ref, **kw)
+    return InteractiveModel.load(model, mirror_axes=mirror, refinement=override(refinement),
+                                 **kw)
 
 
 def robot_session(volume, label: np.ndarray, model, n_clicks: int, min_voxels: int = 20,

@@ -111,3 +111,13 @@ def test_model_json_carries_the_refinement_and_predict_applies_it():
     expected = refine_probability(p_net, image[0], pos, neg, WALKER)
     np.testing.assert_allclose(refined.predict(image, pos, neg, prior), expected, atol=1e-6)
     assert np.abs(expected - p_net).max() > 0.1
+
+
+def test_override_by_name():
+    from tumorseg.interactive.refine import override
+
+    assert override("model") is None  # keep the model folder's
+    assert override("none") == RefinementConfig()
+    assert override("random-walker") == WALKER
+    with pytest.raises(ValueError, match="unknown refinement"):
+        override("crf")

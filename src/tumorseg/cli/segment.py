@@ -119,7 +119,7 @@ def segment_command(
     131,90,41 -o mask.nii.gz
     """
     from tumorseg.interactive.model import InteractiveModel
-    from tumorseg.interactive.refine import REFINEMENT_METHODS, RefinementConfig
+    from tumorseg.interactive.refine import REFINEMENT_METHODS, override
     from tumorseg.interactive.session import InteractiveSession
 
     if coords not in ("voxel", "mm"):
@@ -145,7 +145,7 @@ def segment_command(
     with status("Loading the interactive model"):
         loaded = InteractiveModel.load(
             model, device=device, threads=threads,
-            refinement=None if refine == "model" else RefinementConfig(method=refine))
+            refinement=override(refine))
         session = InteractiveSession(volume, model=loaded, prior=prior_mask, channel=channel)
     # without ":L", a prompt goes to the prior lesion under it, else to one new lesion
     start = session.mask

@@ -54,6 +54,7 @@ __all__ = [
     "click_roi",
     "random_walker_segment",
     "region_growing_segment",
+    "scale_to_unit",
 ]
 
 Slices = tuple[slice, slice, slice]
@@ -142,11 +143,12 @@ def _split(clicks: Sequence[Click], roi: Slices) -> tuple[np.ndarray, np.ndarray
     return pos, neg
 
 
-def _scaled(image: np.ndarray) -> np.ndarray:
-    """``image`` as float32 scaled to [0, 1] between its 0.5th and 99.5th percentiles."""
+def scale_to_unit(image: np.ndarray, dtype: type = np.float32) -> np.ndarray:
+    """``image`` as ``dtype`` scaled to [0, 1] between its 0.5th and 99.5th percentiles (the
+    random walker's input, here and in :mod:`tumorseg.interactive.refine`)."""
     lo, hi = np.percentile(image, (0.5, 99.5))
     scale = float(hi - lo) or 1.0
-    return np.clip((image.astype(np.float32) - lo) / scale, 0.0, 1.0)
+    return np.clip((image.astype(dtype) - lo) / scale, 0.0, 1.0)
 
 
 def _touches_inner_border(mask: np.ndarray, roi: Slices, shape: Sequence[int]) -> bool:
@@ -233,7 +235,7 @@ def _random_walker_roi(image: np.ndarray, spacing: Sequence[float], clicks: Sequ
     """The random walker's boolean mask of the ROI ``image[roi]``."""
     from skimage.segmentation import random_walker
 
-    crop = _scaled(image[roi])
+    crop = scale_to_unit(image[roi])
     factor = max(1.0, (crop.size / config.max_roi_voxels) ** (1 / 3))
     sp = np.asarray(spacing, dtype=float)
     if factor > 1.0:

@@ -35,7 +35,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["REFINEMENT_METHODS", "RefinementConfig", "refine_probability"]
+from tumorseg.interactive.baselines import scale_to_unit
+
+__all__ = ["REFINEMENT_METHODS", "RefinementConfig", "override", "refine_probability",
+           "walker_probability"]
 
 REFINEMENT_METHODS = ("none", "random-walker")
 
@@ -79,9 +82,15 @@ class RefinementConfig:
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
-def _scaled(image: np.ndarray) -> np.ndarray:
-    lo, hi = np.percentile(image, [0.5, 99.5])
-    return np.clip((image - lo) / max(float(hi - lo), 1e-6), 0.0, 1.0)
+def override(name: str) -> RefinementConfig | None:
+    """A refinement chosen by name for ``InteractiveModel.load(refinement=...)``: "model"
+    (None: keep the model folder's), or one of :data:`REFINEMENT_METHODS` with the default
+    parameters.
+
+    Raises:
+        ValueError: an unknown name.
+    """
+    return None if name == "model" else RefinementConfig(method=name)  # type: ignore[arg-type]
 
 
 def walker_probability(image: np.ndarray, pos: np.ndarray, neg: np.ndarray,
@@ -101,7 +110,8 @@ def walker_probability(image: np.ndarray, pos: np.ndarray, neg: np.ndarray,
     markers[border & (markers == 0)] = 2
     with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.simplefilter("ignore", UserWarning)  # "probability outside [0, 1]": harmless
-        prob = random_walker(_scaled(np.asarray(image, np.float64)), markers, beta=config.beta,
+        prob = random_walker(scale_to_unit(np.asarray(image, np.float64), np.float64), markers,
+                             beta=config.beta,
                              mode="cg_j", tol=config.tol, return_full_prob=True)
     return np.clip(prob[0], 0.0, 1.0).astype(np.float32)
 
