@@ -21,21 +21,19 @@ The weight, ``beta`` and ``seed_level`` were chosen on validation phantoms (seed
 test or real scans; ``benchmarks/RESULTS.md`` has the table. All arrays are ``[i, j, k]`` on
 the model grid.
 
-The walker's conjugate gradient makes hundreds of tiny BLAS calls; with the BLAS's own thread
-pool on a shared CPU (a server beside a browser) each call waits for busy threads, which made a
-click 7× slower (1.77 s against 0.27 s in ``bench_web_latency.py``). The walk therefore runs
-with one BLAS thread (:mod:`threadpoolctl`).
+The walk runs with one BLAS thread (:func:`~tumorseg.interactive.baselines.walk`): with
+OpenBLAS's two threads, a server beside a browser took 1.77 s per click instead of 0.27 s
+(``bench_web_latency.py``).
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
 
-from tumorseg.interactive.baselines import scale_to_unit
+from tumorseg.interactive.baselines import scale_to_unit, walk
 
 __all__ = ["REFINEMENT_METHODS", "RefinementConfig", "override", "refine_probability",
            "walker_probability"]
@@ -97,9 +95,6 @@ def walker_probability(image: np.ndarray, pos: np.ndarray, neg: np.ndarray,
                        config: RefinementConfig) -> np.ndarray | None:
     """The random walker's lesion probability on the ROI (float32 ``[i, j, k]``), or None
     when there is no lesion seed (no positive guidance reaches ``seed_level``)."""
-    from skimage.segmentation import random_walker
-    from threadpoolctl import threadpool_limits
-
     markers = np.zeros(image.shape, np.int32)
     markers[neg >= config.seed_level] = 2
     markers[pos >= config.seed_level] = 1  # a click wins over what it overlaps
@@ -108,11 +103,8 @@ def walker_probability(image: np.ndarray, pos: np.ndarray, neg: np.ndarray,
     border = np.ones(image.shape, bool)
     border[1:-1, 1:-1, 1:-1] = False
     markers[border & (markers == 0)] = 2
-    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
-        warnings.simplefilter("ignore", UserWarning)  # "probability outside [0, 1]": harmless
-        prob = random_walker(scale_to_unit(np.asarray(image, np.float64), np.float64), markers,
-                             beta=config.beta,
-                             mode="cg_j", tol=config.tol, return_full_prob=True)
+    prob = walk(scale_to_unit(np.asarray(image, np.float64), np.float64), markers,
+                config.beta, "cg_j", config.tol, full_prob=True)
     return np.clip(prob[0], 0.0, 1.0).astype(np.float32)
 
 
