@@ -269,3 +269,43 @@ def test_first_prompt_passes_feed_the_mask_back_only_for_a_new_lesion(passes):
 def test_first_prompt_passes_must_be_positive():
     with pytest.raises(ValueError, match="first_prompt_passes"):
         InteractiveSession(_volume(), model=BallModel(), first_prompt_passes=0)
+
+
+class ForgetfulModel(BallModel):
+    """Ignores the prior and predicts only the ball under the positive clicks, plus a stray
+    ball around every negative click: a network (or refinement) that restarts from the
+    click cores, as the random walker did on corrective clicks."""
+
+    def predict(self, roi_image, pos, neg, prior):
+        self.calls += 1
+        return np.maximum(pos, neg)
+
+
+@pytest.mark.parametrize("monotone", [True, False])
+def test_monotone_clicks_never_shrink_on_positive_nor_grow_on_negative(monotone):
+    vol = _volume()
+    prior = np.zeros(vol.shape, bool)
+    prior[12:29, 12:29, 7:24] = True  # a 17³ lesion found by an automatic model
+    s = InteractiveSession(vol, model=ForgetfulModel(), prior=prior, monotone=monotone)
+    before = int((s.mask == 1).sum())
+    s.add_click((20, 20, 15))  # a positive click on the lesion it already has
+    after = int((s.mask == 1).sum())
+    if monotone:
+        assert after == before  # kept whole: nothing added outside, nothing lost
+        s.add_click((14, 14, 9), positive=False)  # its guidance ball would add voxels
+        assert ((s.mask == 1) <= prior).all() and s.mask[14, 14, 9] == 0
+        assert (s.mask == 1).sum() < before
+    else:
+        assert after < before / 10  # the old behaviour: shrunk to the click's ball
+    assert s.mask[20, 20, 15] == 1
+
+
+def test_a_box_on_a_found_lesion_keeps_it_inside_the_box_and_drops_the_rest():
+    vol = _volume()
+    prior = np.zeros(vol.shape, bool)
+    prior[12:29, 12:29, 7:24] = True
+    s = InteractiveSession(vol, model=ForgetfulModel(), prior=prior)
+    s.set_box(Box((10, 10, 5), (24, 30, 25)))  # cuts off i ≥ 25 (with a one-voxel margin)
+    lesion = s.mask == 1
+    assert lesion[12:25, 12:29, 7:24].all()
+    assert not lesion[27:, :, :].any()

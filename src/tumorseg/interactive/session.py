@@ -67,6 +67,9 @@ REJECT_FRACTION = 0.2
 #: (benchmarks/RESULTS.md, "self-prior passes"): 2 passes raise the Dice after one click
 #: (0.48 → 0.53) but lower it after 3–5, the same mean over 1–5 clicks; so 1 by default.
 DEFAULT_FIRST_PROMPT_PASSES = 1
+#: A positive click never removes voxels from its lesion and a negative click never adds any
+#: (see :class:`InteractiveSession`, ``monotone``).
+DEFAULT_MONOTONE = True
 
 
 class GuidedModel(Protocol):
@@ -126,6 +129,12 @@ class InteractiveSession:
             mask yet and no box (an empty prior channel); passes after the first use the
             previous pass's mask as the prior
             (:data:`DEFAULT_FIRST_PROMPT_PASSES`). Each pass costs one more network run.
+        monotone: a positive click only adds to the active lesion and a negative click only
+            removes from it; a box only adds inside itself (what lies outside it goes).
+            Without it, a click re-segments the whole ROI: the refinement's walker restarts
+            from the click cores, and a positive click on a lesion the automatic model had
+            found could shrink it to a blob (742 → 71 voxels in a README walk-through).
+            Chosen on validation phantoms (``benchmarks/RESULTS.md``).
         threads: torch CPU threads while a model loaded here runs (default 1: on this
             project's busy 2-core CPU one thread is ~5× faster per click than two, see
             :class:`~tumorseg.interactive.model.InteractiveModel`); None = torch's setting.
@@ -140,7 +149,9 @@ class InteractiveSession:
     def __init__(self, volume: Volume, model: Any = None, device: str = "cpu",
                  prior: np.ndarray | None = None, channel: int = 0,
                  threads: int | None = 1,
-                 first_prompt_passes: int = DEFAULT_FIRST_PROMPT_PASSES) -> None:
+                 first_prompt_passes: int = DEFAULT_FIRST_PROMPT_PASSES,
+                 monotone: bool | None = None) -> None:
+        self.monotone = DEFAULT_MONOTONE if monotone is None else bool(monotone)
         if first_prompt_passes < 1:
             raise ValueError(f"first_prompt_passes must be ≥ 1, got {first_prompt_passes}")
         self.first_prompt_passes = int(first_prompt_passes)
@@ -237,7 +248,7 @@ class InteractiveSession:
         before = dict(self._prompts)
         current = self._prompts.get(self._active, Prompts())
         self._prompts[self._active] = current.add(new)
-        self._run(before)
+        self._run(before, sign=bool(positive))
         self.last_seconds = time.perf_counter() - t0
         return self.mask
 
@@ -250,7 +261,7 @@ class InteractiveSession:
         current = self._prompts.get(self._active, Prompts())
         self._prompts[self._active] = Prompts(current.clicks,
                                               Box(box.lo, box.hi, self._active))
-        self._run(before)
+        self._run(before, sign=True)
         self.last_seconds = time.perf_counter() - t0
         return self.mask
 
@@ -362,8 +373,10 @@ class InteractiveSession:
             self._cache.popitem(last=False)
         return image
 
-    def _run(self, prompts_before: dict[int, Prompts]) -> None:
-        """Run the model for the active lesion and record the change as an undo step."""
+    def _run(self, prompts_before: dict[int, Prompts], sign: bool | None = None) -> None:
+        """Run the model for the active lesion and record the change as an undo step;
+        ``sign``: the new prompt says "lesion" (True: a positive click or a box) or "not
+        lesion" (False: a negative click)."""
         lesion = self._active
         prompts = self._prompts[lesion]
         positive = [np.array(c.index, float) for c in prompts.positive]
@@ -378,12 +391,13 @@ class InteractiveSession:
             latest = (np.array(prompts.clicks[-1].index, float) if prompts.clicks
                       else anchors[0])
             self._update(lesion, self._roi_for(lesion, anchors, latest), positive, negative,
-                         box, step)
+                         box, step, sign if self.monotone else None)
         self._undo.append(step)
         self._redo.clear()
 
     def _update(self, lesion: int, roi: Roi, positive: list[np.ndarray],
-                negative: list[np.ndarray], box: Box | None, step: _Step) -> None:
+                negative: list[np.ndarray], box: Box | None, step: _Step,
+                sign: bool | None = None) -> None:
         spec = self.model.spec
         image = self._roi_image(roi)
         shape = roi.shape
@@ -432,6 +446,10 @@ class InteractiveSession:
             keep_ids |= {int(v) for v in np.unique(labels[region == lesion])}  # earlier parts
             keep_ids -= {0}
             new = np.isin(labels, list(keep_ids)) if keep_ids else np.zeros_like(new)
+        if sign is True:  # monotone: a positive click (or a box, inside it) only adds ...
+            new |= (region == lesion) & (keep if box is not None else True)
+        elif sign is False:  # ... and a negative one only removes
+            new &= region == lesion
         old = region.copy()
         updated = np.where(region == lesion, 0, region).astype(np.uint16)
         updated[new] = lesion
