@@ -13,6 +13,8 @@ The session holds an instance map ``mask`` (uint16 ``[i, j, k]`` on the image's 
   :meth:`new_lesion` (or :meth:`select_lesion`);
 * other lesions are never overwritten and enter the negative guidance channel as constraints;
 * the clicked voxels themselves are always honoured (positive in, negative out);
+* prompts are monotone (``monotone``, the default): a positive click only adds to the
+  active lesion, a negative click only removes from it, a box only adds inside itself;
 * a negative click on a lesion that no positive click or box supports (an unconfirmed
   detection, e.g. a component of the automatic prior) **rejects** it when the network removes
   most of it: if at most :data:`REJECT_FRACTION` of its voxels in the ROI survive, the rest
@@ -67,8 +69,8 @@ REJECT_FRACTION = 0.2
 #: (benchmarks/RESULTS.md, "self-prior passes"): 2 passes raise the Dice after one click
 #: (0.48 → 0.53) but lower it after 3–5, the same mean over 1–5 clicks; so 1 by default.
 DEFAULT_FIRST_PROMPT_PASSES = 1
-#: A positive click never removes voxels from its lesion and a negative click never adds any
-#: (see :class:`InteractiveSession`, ``monotone``).
+#: A positive click (or a box, inside it) never removes voxels from its lesion and a negative
+#: click never adds any (see :class:`InteractiveSession`, ``monotone``).
 DEFAULT_MONOTONE = True
 
 
