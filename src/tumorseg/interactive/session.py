@@ -152,8 +152,8 @@ class InteractiveSession:
                  prior: np.ndarray | None = None, channel: int = 0,
                  threads: int | None = 1,
                  first_prompt_passes: int = DEFAULT_FIRST_PROMPT_PASSES,
-                 monotone: bool | None = None) -> None:
-        self.monotone = DEFAULT_MONOTONE if monotone is None else bool(monotone)
+                 monotone: bool = DEFAULT_MONOTONE) -> None:
+        self.monotone = bool(monotone)
         if first_prompt_passes < 1:
             raise ValueError(f"first_prompt_passes must be ≥ 1, got {first_prompt_passes}")
         self.first_prompt_passes = int(first_prompt_passes)
