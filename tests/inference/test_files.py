@@ -142,3 +142,15 @@ def test_real_dicom_series_with_organ_mask(coarse_predictor, tmp_path):
 
         np.testing.assert_array_equal(restrict_to_organ(mask.array, liver, [5]), mask.array)
     assert run.cases[0].case_id == "ct_abdomen_dicom"
+
+
+def test_case_progress_reports_each_stage(predictor, oblique_ct, tmp_path):
+    src = write_volume(oblique_ct, tmp_path / "scan.nii.gz")
+    seen: list[tuple[str, str, int, int]] = []
+    predictor.predict_files([src], tmp_path / "out" / "mask.nii.gz",
+                            case_progress=lambda *args: seen.append(args))
+    stages = [s for _, s, _, _ in seen]
+    assert stages[0] == "reading" and stages[-1] == "writing"
+    network = [(d, t) for _, s, d, t in seen if s == "network"]
+    assert network[0][0] == 0 and network[-1][0] == network[-1][1] >= 1
+    assert {c for c, _, _, _ in seen} == {"scan"}

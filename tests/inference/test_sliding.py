@@ -121,9 +121,45 @@ def test_case_scores():
     labels = np.argmax(probs, 0).astype(np.uint8)
     s = case_uncertainty(probs, labels)
     assert s.foreground_voxels == 32
-    assert s.expected_dice == pytest.approx(2 * 0.9 * 32 / (0.9 * 32 + 32))
+    assert s.self_consistency_dice == pytest.approx(2 * 0.9 * 32 / (0.9 * 32 + 32))
     h = -(0.1 * np.log(0.1) + 0.9 * np.log(0.9)) / np.log(2)
     assert s.mean_entropy_foreground == pytest.approx(h, rel=1e-5)
     empty = case_uncertainty(np.stack([np.ones((3, 3, 3)), np.zeros((3, 3, 3))]),
                              np.zeros((3, 3, 3), np.uint8))
-    assert empty.mean_entropy_foreground is None and empty.expected_dice == 1.0
+    assert empty.mean_entropy_foreground is None and empty.self_consistency_dice == 1.0
+
+
+class CountingNet(ConstantNet):
+    """A :class:`ConstantNet` that records how many windows each call received."""
+
+    def __init__(self) -> None:
+        super().__init__(1)
+        self.batches: list[int] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.batches.append(int(x.shape[0]))
+        return super().forward(x)
+
+
+@pytest.mark.parametrize("shape, patch, overlap", [
+    ((40, 33, 17), (16, 16, 16), 0.5),   # three axes scanned, one only just longer
+    ((10, 10, 10), (16, 16, 16), 0.5),   # smaller than the window: padded, one window
+    ((64, 64, 30), (32, 32, 16), 0.25),
+    ((50, 16, 17), (16, 16, 16), 0.5),   # one axis exactly the window
+    ((31, 20, 9), (8, 8, 4), 0.0),
+])
+def test_window_count_and_progress_match_monai(shape, patch, overlap):
+    """count_windows agrees with the windows MONAI really runs, and progress goes from 0 to
+    the total, never beyond."""
+    from tumorseg.inference.sliding import count_windows
+
+    net = CountingNet()
+    calls: list[tuple[int, int]] = []
+    sliding_window_probabilities([net], np.zeros((1, *shape), np.float32), patch,
+                                 overlap=overlap, mirror_axes=(0,), sw_batch_size=3,
+                                 progress=lambda done, total: calls.append((done, total)))
+    total = count_windows(shape, patch, overlap)
+    assert sum(net.batches) == 2 * total  # two mirrored copies per window
+    assert calls[0] == (0, total) and calls[-1] == (total, total)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    assert len(calls) == 1 + len(net.batches) // 2

@@ -18,7 +18,7 @@ from rich.table import Table
 
 from tumorseg import __version__
 from tumorseg.baselines import OrganOutlierConfig, segment_organ_outliers
-from tumorseg.cli.common import console, status
+from tumorseg.cli.common import case_progress, console, status
 from tumorseg.io import atomic_write_text, write_volume
 from tumorseg.metrics import MetricsConfig, evaluate_files
 from tumorseg.phantoms import make_case, save_montage
@@ -36,7 +36,11 @@ def _segment_with_model(image, out: Path, fast: bool):
     from tumorseg.postprocessing import PostprocessConfig, lesion_table, write_lesion_table
 
     predictor = Predictor.from_model_dir(bundled_model_dir(), device="auto", fast=fast)
-    prediction = predictor.predict_volume(image).postprocessed(PostprocessConfig())
+    with case_progress() as shown:
+        prediction = predictor.predict_volume(
+            image, progress=lambda done, total: shown.step("demo_case", "3D U-Net windows",
+                                                           done, total))
+    prediction = prediction.postprocessed(PostprocessConfig())
     paths = {"probabilities": write_volume(prediction.probabilities.channel(1),
                                            out / "lesion_probability.nii.gz"),
              "uncertainty": write_volume(prediction.uncertainty, out / "uncertainty.nii.gz")}
@@ -96,8 +100,7 @@ def run_demo(out: Path, seed: int = 7, size: str = "full", method: str = "auto",
     }
     t0 = time.perf_counter()
     if use_model:
-        with status("segmenting lesions with the bundled 3D U-Net"):
-            mask, method_text, extra = _segment_with_model(image, out, fast)
+        mask, method_text, extra = _segment_with_model(image, out, fast)
         paths.update(extra)
     else:
         with status("segmenting lesions (classical organ-outlier baseline)"):

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from tumorseg.cli.common import console, status
+from tumorseg.cli.common import console, file_suffix, status
 from tumorseg.export import (
     SegmentMode,
     load_reference,
@@ -58,6 +58,7 @@ def export_command(
 
     Example: tumorseg export mask.nii.gz --reference dicom/ct/ --format rtstruct -o rt.dcm
     """
+    file_suffix(out, (".dcm",), "-o", f"one DICOM {fmt.value.upper()} file", bare=True)
     with status("Reading the reference series"):
         ref = load_reference(reference)
         labels = mask_on_reference(mask, ref)

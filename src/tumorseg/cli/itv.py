@@ -139,7 +139,8 @@ def itv_command(
     if mask is not None:
         gtv, source = gtv_from_mask(mask, reference), "mask"
     elif click:
-        idx = [point_to_index(reference, parse_point(c), coords.value) for c in click]
+        idx = [point_to_index(reference, parse_point(c), coords.value, what=f"--click {c}")
+               for c in click]
         with status(f"segmenting the reference phase ({click_method.value})"):
             gtv = gtv_from_clicks(reference, idx, method=click_method.value, device=device)
         source = "click"

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from tumorseg.cli.common import console, progress_bar
+from tumorseg.errors import InputError
 from tumorseg.phantoms import KINDS, generate_dataset
 
 __all__ = ["phantom_command"]
@@ -23,15 +24,23 @@ def phantom_command(
     size: Annotated[str, typer.Option(
         help="'full' (clinical resolution) or 'small' (coarse, fast: tests, CPU training).")
     ] = "full",
-    phases: Annotated[int, typer.Option(help="Respiratory phases (lung-4dct only).")] = 10,
+    phases: Annotated[int | None, typer.Option(
+        help="Respiratory phases (lung-4dct only; default 10).", show_default=False)] = None,
     workers: Annotated[int, typer.Option(
         help="Processes making cases in parallel (same files as with 1).")] = 1,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace an earlier phantom dataset in --out (default: --out "
+                            "must be new or empty).")] = False,
 ) -> None:
     """Generate a synthetic tumor dataset (MSD / nnU-Net raw layout) with exact labels.
 
     Example: tumorseg phantom --kind abdomen-ct --cases 10 --test-cases 2 --out data/abdomen
     """
-    overrides = {"n_phases": phases} if kind == "lung-4dct" else {}
+    overrides = {}
+    if phases is not None:
+        if kind != "lung-4dct":
+            raise InputError(f"--phases {phases}: only the lung-4dct kind has phases")
+        overrides["n_phases"] = phases
 
     with progress_bar() as bar:
         def wrap(iterator, total, description):
@@ -41,5 +50,6 @@ def phantom_command(
                 bar.advance(task)
 
         path = generate_dataset(kind, out, cases, seed=seed, n_test=test_cases, size=size,
-                                progress=wrap, workers=workers, **overrides)
+                                progress=wrap, workers=workers, overwrite=overwrite,
+                                **overrides)
     console.print(f"wrote {cases} training and {test_cases} test {kind} cases to {path}")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tumorseg.cli.common import choice, console, track
+from tumorseg.cli.common import choice, console, file_suffix, track
 from tumorseg.errors import InputError
 from tumorseg.planning import (
     Plan,
@@ -79,6 +79,8 @@ def plan_command(
 
     Example: tumorseg plan data/abdomen -o plan.json
     """
+    if output is not None:
+        file_suffix(output, (".json",), "--output", "the plan as JSON")
     if pet_normalization not in ("zscore", "suv"):
         raise InputError(f"--pet-normalization must be zscore or suv, got {pet_normalization!r}")
     architecture = choice(architecture, ARCHITECTURES, "--architecture")

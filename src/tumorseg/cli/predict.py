@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from tumorseg.cli.common import console, track
+from tumorseg.cli.common import case_progress, console
 from tumorseg.errors import InputError
 
 __all__ = ["predict_command"]
@@ -41,10 +41,6 @@ def _int_list(text: str | None, option: str) -> tuple[int, ...] | None:
     if not values:
         raise InputError(f"{option}: no value given")
     return values
-
-
-def _progress(items: Any, total: int, description: str) -> Any:
-    return track(items, description, total) if total > 1 else items
 
 
 def predict_command(
@@ -128,20 +124,21 @@ def predict_command(
     mode = "no mirroring" if n_mirrors == 1 else f"{n_mirrors} mirrored copies"
     console.print(f"model {escape(str(model_dir))}: folds {', '.join(predictor.folds)}, "
                   f"{mode}, device {predictor.device}")
-    run = predictor.predict_files(
-        inputs, output, postprocessing=config, organ_mask=organ_mask,
-        save_probabilities=save_probabilities, save_uncertainty=save_uncertainty,
-        suffix=f".{output_format.value}", progress=_progress,
-        extra_manifest={"command": "tumorseg predict", "arguments": {
+    with case_progress() as shown:
+        run = predictor.predict_files(
+            inputs, output, postprocessing=config, organ_mask=organ_mask,
+            save_probabilities=save_probabilities, save_uncertainty=save_uncertainty,
+            suffix=f".{output_format.value}", progress=shown.cases, case_progress=shown.step,
+            extra_manifest={"command": "tumorseg predict", "arguments": {
             "inputs": [str(p) for p in inputs], "output": str(output), "model": model,
-            "folds": folds, "fast": fast, "mirror_axes": mirror_axes, "device": device,
-            "min_volume": min_volume, "organ_mask": None if organ_mask is None else
-            str(organ_mask), "organ_labels": organ_labels, "organ_mode": organ_mode.value,
-            "max_lesions": max_lesions, "save_probabilities": save_probabilities,
-            "save_uncertainty": save_uncertainty, "format": output_format.value}})
+                "folds": folds, "fast": fast, "mirror_axes": mirror_axes, "device": device,
+                "min_volume": min_volume, "organ_mask": None if organ_mask is None else
+                str(organ_mask), "organ_labels": organ_labels, "organ_mode": organ_mode.value,
+                "max_lesions": max_lesions, "save_probabilities": save_probabilities,
+                "save_uncertainty": save_uncertainty, "format": output_format.value}})
     for r in run.cases:
-        score = r.uncertainty["expected_dice"]
-        console.print(f"{escape(r.case_id)}: {r.n_lesions} lesion(s), {r.foreground_ml:.2f} mL, "
-                      f"expected Dice {score:.2f}, {r.seconds['total']:.1f} s "
-                      f"→ {escape(r.outputs['mask'])}")
+        unsure = r.uncertainty["mean_entropy_foreground"]
+        inside = "" if unsure is None else f", mean uncertainty {unsure:.2f} (0-1) inside"
+        console.print(f"{escape(r.case_id)}: {r.n_lesions} lesion(s), {r.foreground_ml:.2f} mL"
+                      f"{inside}, {r.seconds['total']:.1f} s → {escape(r.outputs['mask'])}")
     console.print(f"run manifest: {escape(str(run.manifest))} ({run.seconds:.1f} s)")

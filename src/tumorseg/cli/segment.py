@@ -22,6 +22,7 @@ from tumorseg.io import (
     CoordSystem,
     Volume,
     check_same_grid,
+    is_image_path,
     parse_point,
     point_to_index,
     read_volume,
@@ -57,8 +58,18 @@ def parse_prompt(text: str, n_values: int, option: str
         raise InputError(f"{option} {text}: not a number ({exc})") from None
 
 
-def _index(volume: Volume, point: tuple[float, ...], coords: CoordSystem) -> Index:
-    return point_to_index(volume, (point[0], point[1], point[2]), coords)
+def _index(volume: Volume, point: tuple[float, ...], coords: CoordSystem, what: str) -> Index:
+    return point_to_index(volume, (point[0], point[1], point[2]), coords, what=what)
+
+
+def _check_contradictions(prompts: list[tuple[str, int | None, object, str]]) -> None:
+    """One voxel given as a positive and a negative click (of one lesion, or both without a
+    lesion number) is an :class:`InputError` naming both options."""
+    positives = {(lesion, value): text for kind, lesion, value, text in prompts if kind == "pos"}
+    for kind, lesion, value, text in prompts:
+        if kind == "neg" and (lesion, value) in positives:
+            raise InputError(f"{positives[lesion, value]} and {text}: voxel {value} is given "
+                             "as both a positive and a negative click")
 
 
 def _prior(spec: str, volume: Volume, device: str) -> np.ndarray | None:
@@ -94,7 +105,8 @@ def segment_command(
     negative: Annotated[list[str] | None, typer.Option(
         "--negative", "-n", help="Negative click X,Y,Z[:L]. Repeat for more.")] = None,
     box: Annotated[list[str] | None, typer.Option(
-        "--box", help="Box X0,Y0,Z0,X1,Y1,Z1[:L] around a lesion (corners inclusive).")] = None,
+        "--box", help="Box X0,Y0,Z0,X1,Y1,Z1[:L] around a lesion (two opposite corners, "
+                      "inclusive, in any order).")] = None,
     coords: Annotated[str, typer.Option(
         help="voxel: X,Y,Z are array indices; mm: LPS patient positions.")] = "voxel",
     prior: Annotated[str, typer.Option(
@@ -127,19 +139,23 @@ def segment_command(
     refine = choice(refinement, ("model", *REFINEMENT_METHODS), "--refinement")
     if not (click or box):
         raise InputError("give at least one --click or --box")
+    if not is_image_path(output):
+        raise InputError(f"{output}: -o writes the instance mask; name it *.nii.gz, *.nii, "
+                         "*.nrrd or *.mha")
     volume = read_volume(image)
     cs: CoordSystem = coords  # type: ignore[assignment]
-    prompts: list[tuple[str, int | None, object]] = []
+    prompts: list[tuple[str, int | None, object, str]] = []
     for text in box or []:
         values, lesion = parse_prompt(text, 6, "--box")
-        lo, hi = _index(volume, values[:3], cs), _index(volume, values[3:], cs)
-        prompts.append(("box", lesion, (lo, hi)))
-    for text in click or []:
-        values, lesion = parse_prompt(text, 3, "--click")
-        prompts.append(("pos", lesion, _index(volume, values, cs)))
-    for text in negative or []:
-        values, lesion = parse_prompt(text, 3, "--negative")
-        prompts.append(("neg", lesion, _index(volume, values, cs)))
+        what = f"--box {text} corner"
+        lo, hi = _index(volume, values[:3], cs, what), _index(volume, values[3:], cs, what)
+        prompts.append(("box", lesion, (lo, hi), f"--box {text}"))
+    for option, kind, texts in (("--click", "pos", click), ("--negative", "neg", negative)):
+        for text in texts or []:
+            values, lesion = parse_prompt(text, 3, option)
+            what = f"{option} {text}"
+            prompts.append((kind, lesion, _index(volume, values, cs, what), what))
+    _check_contradictions(prompts)
 
     prior_mask = _prior(prior, volume, device)
     with status("Loading the interactive model"):
@@ -151,7 +167,7 @@ def segment_command(
     start = session.mask
     fresh = int(start.max()) + 1 if prior_mask is not None else 1
     plan: dict[int, dict[str, list]] = {}
-    for kind, lesion, value in prompts:
+    for kind, lesion, value, _ in prompts:
         if lesion is None:
             at = value if kind != "box" else tuple(
                 (a + b) // 2 for a, b in zip(*value, strict=True))  # type: ignore[misc]

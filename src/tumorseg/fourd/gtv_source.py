@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from tumorseg.errors import GeometryMismatchError, InputError, TumorsegError
+from tumorseg.fourd.reference import AIR_HU
 from tumorseg.io import Volume, check_same_grid, read_volume
 
 __all__ = [
@@ -100,12 +101,20 @@ def gtv_from_clicks(volume: Volume, clicks: Sequence[tuple[int, int, int]],
     replayed in order through ``method`` (one of :data:`CLICK_METHODS`); boolean ``[i, j, k]``.
 
     ``device`` is used by ``"model"`` only. An unknown method, a missing click-guided model
-    (``"model"``), no click or an empty result is an :class:`InputError` (one line).
+    (``"model"``), no click, a click on air (below :data:`AIR_HU`: lung or outside the body,
+    never a tumor) or an empty result is an :class:`InputError` (one line).
     """
     from tumorseg.interactive.prompts import Click
 
     if not clicks:
         raise InputError("no click given for the reference GTV")
+    hu = volume.array if volume.array.ndim == 3 else volume.array[0]
+    for c in clicks:
+        value = float(hu[tuple(int(v) for v in c)])
+        if value < AIR_HU:
+            raise InputError(f"{volume.source or 'reference phase'}: the click at voxel "
+                             f"{tuple(int(v) for v in c)} is on air ({value:.0f} HU < "
+                             f"{AIR_HU:.0f}); click inside the tumor")
     step = _click_step(volume, method, device)
     mask = None
     for c in clicks:

@@ -50,10 +50,15 @@ from tumorseg.postprocessing import PostprocessConfig, write_lesion_table
 if TYPE_CHECKING:
     from tumorseg.inference.predictor import Predictor
 
-__all__ = ["CaseResult", "OutputPaths", "PredictRun", "Progress", "output_paths", "predict_files"]
+__all__ = ["CaseProgress", "CaseResult", "OutputPaths", "PredictRun", "Progress", "output_paths",
+           "predict_files"]
 
 #: ``progress(iterable, total, description)`` wraps the case loop (e.g. a progress bar).
 Progress = Callable[[Iterable[Any], int, str], Iterable[Any]]
+
+#: ``case_progress(case_id, stage, done, total)``: progress inside one case. Stages in order:
+#: "reading" (0 of 1), "network" (sliding windows done of total), "writing" (0 of 1).
+CaseProgress = Callable[[str, str, int, int], None]
 
 #: What the uncertainty outputs mean, recorded in every run manifest.
 UNCERTAINTY_DEFINITION = {
@@ -62,8 +67,9 @@ UNCERTAINTY_DEFINITION = {
                  "1 = uniform",
     "mean_entropy_foreground": "mean of the voxel map inside the predicted foreground "
                                "(null when nothing is segmented)",
-    "expected_dice": "soft Dice between the foreground probability (1 - p_background) and "
-                     "the predicted mask",
+    "self_consistency_dice": "soft Dice between the foreground probability (1 - p_background) "
+                             "and the predicted mask: the model's certainty, not accuracy (a "
+                             "lesion missed with confidence leaves it at 1)",
     "lesion_mean_uncertainty": "mean of the voxel map over the lesion's voxels",
 }
 
@@ -159,6 +165,9 @@ def output_paths(cases: Sequence[CaseInput], output: str | os.PathLike[str],
         if out.exists() and not out.is_dir():
             raise InputError(f"{out}: exists and is not a folder (name a mask file with an "
                              f"image suffix, e.g. {out}.nii.gz)")
+        if not out.exists() and out.suffix[1:].isalpha():
+            raise InputError(f"{out}: not an image file name (.nii.gz, .nii, .nrrd, .mha); "
+                             "an output folder is named without a suffix")
         paths = {c.case_id: OutputPaths.for_mask(out / f"{c.case_id}{suffix}") for c in cases}
         manifest = out / "run_manifest.json"
     inputs = {p.resolve() for c in cases for p in c.paths}
@@ -214,6 +223,7 @@ def predict_files(
     suffix: str = ".nii.gz",
     progress: Progress | None = None,
     extra_manifest: dict[str, Any] | None = None,
+    case_progress: CaseProgress | None = None,
 ) -> PredictRun:
     """Predict every case of ``inputs`` and write its outputs (see the module docstring).
 
@@ -234,6 +244,8 @@ def predict_files(
         suffix: image suffix of masks in an output folder.
         progress: wraps the case loop, e.g. a progress bar.
         extra_manifest: more keys for the run manifest (e.g. the command line).
+        case_progress: called as each case is read, predicted (per sliding window) and
+            written (:data:`CaseProgress`).
 
     Returns:
         A :class:`PredictRun`: one :class:`CaseResult` per case and the manifest's path.
@@ -263,15 +275,21 @@ def predict_files(
     loop: Iterable[CaseInput] = cases
     if progress is not None:
         loop = progress(cases, len(cases), "Predicting")
+    step: CaseProgress = case_progress or (lambda case_id, stage, done, total: None)
     for case in loop:
         t0 = time.perf_counter()
+        step(case.case_id, "reading", 0, 1)
         volume = read_case(case, predictor.channel_names)
         t_read = time.perf_counter() - t0
         organ = None
         organ_file = organ_files[case.case_id]
         if organ_file is not None:
             organ = _read_organ(organ_file, volume)
-        prediction = predictor.predict_volume(volume).postprocessed(config, organ)
+        prediction = predictor.predict_volume(
+            volume, progress=lambda done, total, cid=case.case_id: step(cid, "network", done,
+                                                                         total)
+        ).postprocessed(config, organ)
+        step(case.case_id, "writing", 0, 1)
         t1 = time.perf_counter()
         out = paths[case.case_id]
         written: dict[str, str] = {}

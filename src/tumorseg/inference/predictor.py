@@ -33,7 +33,11 @@ import torch
 from tumorseg.errors import InputError
 from tumorseg.inference.device import resolve_device
 from tumorseg.inference.prediction import Prediction
-from tumorseg.inference.sliding import mirror_combinations, sliding_window_probabilities
+from tumorseg.inference.sliding import (
+    WindowProgress,
+    mirror_combinations,
+    sliding_window_probabilities,
+)
 from tumorseg.inference.uncertainty import entropy_map
 from tumorseg.io import Volume, reorient, to_lps
 from tumorseg.preprocessing import PreprocessedCase, preprocess_case, restore_to_original
@@ -260,10 +264,12 @@ class Predictor:
         }
 
     # ------------------------------------------------------------------ prediction
-    def predict_preprocessed(self, case: PreprocessedCase | np.ndarray) -> np.ndarray:
+    def predict_preprocessed(self, case: PreprocessedCase | np.ndarray,
+                             progress: WindowProgress | None = None) -> np.ndarray:
         """Mean softmax [classes, i, j, k] on the preprocessed grid (float32).
 
-        ``case`` is a :class:`PreprocessedCase` or its array [c, i, j, k].
+        ``case`` is a :class:`PreprocessedCase` or its array [c, i, j, k]; ``progress(done,
+        total)`` is called as sliding windows finish.
         """
         array = case.array if isinstance(case, PreprocessedCase) else np.asarray(case)
         if array.ndim != 4 or array.shape[0] != self.n_channels:
@@ -273,11 +279,14 @@ class Predictor:
             self.networks, array, self.plan.patch_size, overlap=self.config.overlap,
             mirror_axes=self.config.mirror_axes, sw_batch_size=self.sw_batch_size,
             device=self.device, amp=self.config.amp,
-            half_precision_output=self.config.half_precision_output)
+            half_precision_output=self.config.half_precision_output, progress=progress)
         return probs
 
-    def predict_volume(self, volume: Volume) -> Prediction:
+    def predict_volume(self, volume: Volume, progress: WindowProgress | None = None
+                       ) -> Prediction:
         """Predict one volume ([i, j, k], or [c, i, j, k] with the model's channels in order).
+
+        ``progress(done, total)`` is called as the sliding windows finish (most of the time).
 
         Returns:
             A :class:`Prediction` on ``volume``'s exact grid (not post-processed).
@@ -295,7 +304,7 @@ class Predictor:
         case = preprocess_case(work, self.plan)
         seconds["preprocess"] = time.perf_counter() - t0
         t1 = time.perf_counter()
-        probs = self.predict_preprocessed(case)
+        probs = self.predict_preprocessed(case, progress)
         seconds["network"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         restored = restore_to_original(probs.astype(np.float32, copy=False), case,

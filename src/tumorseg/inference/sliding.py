@@ -19,7 +19,8 @@ when they take less than a quarter of its free memory, else the CPU), in float32
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 
 import numpy as np
@@ -27,10 +28,30 @@ import torch
 
 __all__ = [
     "EnsembleWindow",
+    "WindowProgress",
     "choose_output_device",
+    "count_windows",
     "mirror_combinations",
     "sliding_window_probabilities",
 ]
+
+#: ``progress(done, total)``: windows finished so far and in all (called after each batch).
+WindowProgress = Callable[[int, int], None]
+
+
+def count_windows(shape: Sequence[int], patch_size: Sequence[int], overlap: float) -> int:
+    """How many windows :func:`sliding_window_probabilities` runs over an image of spatial
+    ``shape``: MONAI's scan (interval ``int(patch × (1 − overlap))``, at least 1; one window
+    along an axis no longer than the patch; the last window flush with the far edge)."""
+    total = 1
+    for size, roi in zip(shape, patch_size, strict=True):
+        size = max(int(size), int(roi))
+        if size == roi:
+            continue
+        interval = max(int(roi * (1 - overlap)), 1)
+        n = math.ceil(size / interval)
+        total *= next((d + 1 for d in range(n) if d * interval + roi >= size), 1)
+    return total
 
 
 def mirror_combinations(axes: Sequence[int]) -> tuple[tuple[int, ...], ...]:
@@ -57,15 +78,17 @@ class EnsembleWindow:
         networks: one or more networks (e.g. one per fold), on the device of ``x``.
         mirror_axes: spatial axes to mirror; ``()`` disables test-time augmentation.
         amp: run the networks under CUDA autocast (float16).
+        on_windows: called with the number of windows after each call (progress).
     """
 
     def __init__(self, networks: Sequence[torch.nn.Module], mirror_axes: Sequence[int] = (0, 1, 2),
-                 amp: bool = False) -> None:
+                 amp: bool = False, on_windows: Callable[[int], None] | None = None) -> None:
         if not networks:
             raise ValueError("at least one network is needed")
         self.networks = list(networks)
         self.flips = mirror_combinations(mirror_axes)
         self.amp = amp
+        self.on_windows = on_windows
 
     @property
     def n_members(self) -> int:
@@ -92,6 +115,8 @@ class EnsembleWindow:
                     p = torch.flip(p, dims)
                 total = p if total is None else total.add_(p)
         assert total is not None
+        if self.on_windows is not None:
+            self.on_windows(int(x.shape[0]))
         return total.div_(self.n_members)
 
 
@@ -117,6 +142,7 @@ def sliding_window_probabilities(
     output_device: str | torch.device | None = None,
     amp: bool | None = None,
     half_precision_output: bool = False,
+    progress: WindowProgress | None = None,
 ) -> np.ndarray:
     """Mean softmax probabilities of ``networks`` over ``image`` by sliding window.
 
@@ -135,6 +161,8 @@ def sliding_window_probabilities(
         half_precision_output: accumulate in float16 (halves the output memory; the image
             is then handed to MONAI in float16 too, ~3 significant digits, and each window
             is computed in float32).
+        progress: ``progress(done, total)`` after every batch of windows
+            (:data:`WindowProgress`; ``total`` from :func:`count_windows`).
 
     Returns:
         float32 (float16 with ``half_precision_output``) numpy array [n_classes, i, j, k]
@@ -147,7 +175,18 @@ def sliding_window_probabilities(
     if len(patch_size) != 3:
         raise ValueError(f"patch_size needs 3 values, got {patch_size}")
     use_amp = device.type == "cuda" if amp is None else bool(amp and device.type == "cuda")
-    window = EnsembleWindow(networks, mirror_axes, amp=use_amp)
+    on_windows = None
+    if progress is not None:
+        total = count_windows(arr.shape[1:], patch_size, overlap)
+        done = 0
+
+        def on_windows(n: int) -> None:
+            nonlocal done
+            done = min(done + n, total)
+            progress(done, total)
+
+        progress(0, total)
+    window = EnsembleWindow(networks, mirror_axes, amp=use_amp, on_windows=on_windows)
     dtype = torch.float16 if half_precision_output else torch.float32
     inputs = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))[None].to(dtype)
     if output_device is None:

@@ -12,10 +12,11 @@ every mirrored copy), **normalised to [0, 1]** by dividing by ``log(n_classes)``
 
 * ``mean_entropy_foreground``: the mean of ``u`` over the predicted foreground (None when
   nothing is segmented);
-* ``expected_dice``: the soft Dice between the foreground probability ``1 - p̄_0`` and the
-  predicted foreground mask, ``2 Σ p·m / (Σ p + Σ m)`` — the Dice the prediction would get
-  against a reference drawn from its own probabilities, a proxy for the true Dice (1 when the
-  model is certain; 1 when both sums are 0).
+* ``self_consistency_dice``: the soft Dice between the foreground probability ``1 - p̄_0``
+  and the predicted foreground mask, ``2 Σ p·m / (Σ p + Σ m)`` — the Dice the prediction
+  would get against a reference drawn from its own probabilities (1 when the model is
+  certain; 1 when both sums are 0). It measures how sure the model is of its own mask,
+  **not accuracy**: a lesion the model missed with confidence leaves it at 1.
 """
 
 from __future__ import annotations
@@ -64,13 +65,14 @@ class CaseUncertainty:
     Attributes:
         mean_entropy_foreground: mean normalised entropy (0–1) inside the predicted
             foreground, or None when nothing is segmented.
-        expected_dice: soft Dice of the foreground probability against the predicted mask.
+        self_consistency_dice: soft Dice of the foreground probability against the predicted
+            mask (the model's certainty, not its accuracy).
         mean_entropy: mean normalised entropy over the whole volume.
         foreground_voxels: size of the predicted foreground in voxels.
     """
 
     mean_entropy_foreground: float | None
-    expected_dice: float
+    self_consistency_dice: float
     mean_entropy: float
     foreground_voxels: int
 
@@ -92,7 +94,7 @@ def case_uncertainty(probabilities: np.ndarray, labels: np.ndarray,
     denom = float(p_fg.sum(dtype=np.float64)) + n_fg
     return CaseUncertainty(
         mean_entropy_foreground=float(ent[fg].mean()) if n_fg else None,
-        expected_dice=1.0 if denom == 0 else 2.0 * overlap / denom,
+        self_consistency_dice=1.0 if denom == 0 else 2.0 * overlap / denom,
         mean_entropy=float(ent.mean(dtype=np.float64)),
         foreground_voxels=n_fg,
     )

@@ -27,13 +27,16 @@ def parse_point(text: str) -> tuple[float, float, float]:
 
 
 def point_to_index(
-    volume: Volume, point: tuple[float, float, float], coords: CoordSystem = "voxel"
+    volume: Volume, point: tuple[float, float, float], coords: CoordSystem = "voxel",
+    what: str | None = None,
 ) -> tuple[int, int, int]:
     """Map a point to the nearest voxel index ``(i, j, k)`` of ``volume``.
 
     ``coords="voxel"``: the point is already ``(x, y, z) = (i, j, k)`` (rounded).
     ``coords="mm"``: the point is an LPS patient position in mm.
-    Raises :class:`InputError` when the point is outside the volume.
+    ``what`` names the point in errors (e.g. the CLI option and text, ``"--click 3,4,5"``).
+    Raises :class:`InputError`, naming the image file and ``what``, when the point is outside
+    the volume.
     """
     if coords == "voxel":
         ijk = np.asarray(point, dtype=float)
@@ -43,8 +46,9 @@ def point_to_index(
         raise InputError(f"unknown coordinate system {coords!r} (use voxel or mm)")
     idx = tuple(int(v) for v in np.rint(ijk))
     if any(i < 0 or i >= n for i, n in zip(idx, volume.shape, strict=True)):
+        name = what or f"point {tuple(point)}"
         raise InputError(
-            f"point {tuple(point)} ({coords}) maps to voxel {idx}, outside the image "
-            f"of size {volume.shape}"
+            f"{volume.source or 'image'}: {name} ({coords}) maps to voxel {idx}, outside the "
+            f"image of size {volume.shape}"
         )
     return (idx[0], idx[1], idx[2])

@@ -9,6 +9,8 @@ parallel processes; the files are the same as with one.
 from __future__ import annotations
 
 import importlib
+import json
+import shutil
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -136,6 +138,31 @@ def _write_one(kind: str, seed: int, split: str, size: str, out: Path,
     return entry
 
 
+#: ``dataset.json["reference"]`` of every phantom dataset starts with this.
+_PHANTOM_REFERENCE = "tumorseg synthetic phantom"
+
+
+def _prepare_output(out: Path, overwrite: bool) -> None:
+    """Refuse a non-empty ``out``; with ``overwrite``, empty it when it is a phantom dataset."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a folder (--out)")
+    if not out.exists() or not any(out.iterdir()):
+        return
+    if not overwrite:
+        raise InputError(f"{out}: folder is not empty; choose a new --out, or add --overwrite "
+                         "to replace an earlier phantom dataset there")
+    try:
+        doc = json.loads((out / "dataset.json").read_text(encoding="utf-8"))
+        ours = str(doc.get("reference", "")).startswith(_PHANTOM_REFERENCE)
+    except (OSError, ValueError, AttributeError):
+        ours = False
+    if not ours:
+        raise InputError(f"{out}: --overwrite replaces only a phantom dataset (its "
+                         "dataset.json names tumorseg synthetic phantom); this folder is "
+                         "something else, left untouched")
+    shutil.rmtree(out)
+
+
 def generate_dataset(
     kind: str,
     out: str | Path,
@@ -145,6 +172,7 @@ def generate_dataset(
     size: str = "full",
     progress: Callable[[Iterator[Any], int, str], Iterator[Any]] | None = None,
     workers: int = 1,
+    overwrite: bool = False,
     **overrides: Any,
 ) -> Path:
     """Write ``n_cases`` training and ``n_test`` test cases of ``kind`` into ``out``.
@@ -153,6 +181,10 @@ def generate_dataset(
     ``lung-4dct`` writes ``out/case_XXX/phase_YY.nii.gz`` etc. (see its module).
     ``progress(iterator, total, description)`` may wrap the case loop (e.g. a progress bar).
     ``workers``: processes making cases in parallel (1: in this process). Returns ``out``.
+
+    ``out`` must be new or empty, so no case of an earlier run is left beside the new ones;
+    ``overwrite`` first deletes a folder that holds an earlier phantom dataset (one whose
+    dataset.json says so), and nothing else.
     """
     k = _kind(kind)
     if n_cases < 0 or n_test < 0 or n_cases + n_test == 0:
@@ -161,6 +193,7 @@ def generate_dataset(
         raise InputError(f"--workers {workers}: need at least one")
     _size_kwargs(k, size)  # an unknown size fails here, not in a worker
     out = Path(out)
+    _prepare_output(out, overwrite)
     wrap = progress or (lambda it, total, desc: it)
     written: dict[str, list[Any]] = {"Tr": [], "Ts": []}
     pool = ProcessPoolExecutor(workers) if workers > 1 and n_cases + n_test > 1 else None

@@ -118,17 +118,20 @@ def _prepare_folder(dataset_dir: Path, folder: ModelFolder, fold: str, config: T
     if latest.exists() and not resume:
         raise InputError(f"{latest}: fold {fold} was already trained here; add --resume to "
                          "continue it, or use another model folder")
+    names = [c.name for c in info.cases]
+    # The fold is checked against the split before anything is planned or written.
+    fold_cases(load_or_create_splits(folder.splits, names, config.n_folds, config.split_seed,
+                                     write=False), fold, config.all_val_cases)
     if ctx.is_main:
         plan = resolve_plan(info, folder, config, device.type)
         save_model_folder(folder.root, plan, info.root / "dataset.json", config.to_dict())
-        splits = load_or_create_splits(folder.splits, [c.name for c in info.cases],
-                                       config.n_folds, config.split_seed)
+        splits = load_or_create_splits(folder.splits, names, config.n_folds, config.split_seed)
         cache = preprocess_dataset(info, plan, folder.preprocessed,
                                    progress=callback.on_preprocess)
     barrier(ctx)
     if not ctx.is_main:
         plan = Plan.load(folder.plan)
-        splits = load_or_create_splits(folder.splits, [c.name for c in info.cases], write=False)
+        splits = load_or_create_splits(folder.splits, names, write=False)
         cache = open_cache(info, plan, folder.preprocessed)
     cases = fold_cases(splits, fold, config.all_val_cases)
     return plan, cases, cache
