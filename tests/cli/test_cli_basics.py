@@ -115,3 +115,28 @@ def test_console_script_exit_status(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [f"error: {tmp_path / 'nothing.nrrd'}: no such "
                                                 "file or folder"]
+
+
+def test_help_paragraphs_are_reflowed():
+    from tumorseg.cli.main import reflow_help
+
+    doc = """Title line.
+
+    A paragraph written
+    over three
+    lines.
+
+    - a list item
+    - another
+      continued
+    """
+    assert reflow_help(doc) == ("Title line.\n\nA paragraph written over three lines.\n\n"
+                                "- a list item\n- another continued")
+
+
+def test_help_wraps_docstring_paragraphs(capsys):
+    """A paragraph of a command's docstring is wrapped to the terminal, not cut where the
+    source line ended (typer keeps those line breaks)."""
+    assert main(["predict", "--help"]) == 0
+    lines = [ln.strip() for ln in capsys.readouterr().out.splitlines()]
+    assert "and" not in lines and "run manifest" not in lines

@@ -76,3 +76,16 @@ def test_several_files_become_channels(tmp_path, oblique_volume):
 def test_write_leaves_no_temporary_files(tmp_path, oblique_volume):
     write_volume(oblique_volume, tmp_path / "out" / "x.nii.gz")
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["x.nii.gz"]
+
+
+def test_nifti_keeps_the_modality_in_descrip(tmp_path, oblique_volume):
+    """NIfTI has no modality field: tumorseg writes ``tumorseg_modality=PT`` into ``descrip``
+    and reads only that form back (another description says nothing)."""
+    pet = oblique_volume.with_array(oblique_volume.array, modality="PT")
+    path = write_volume(pet, tmp_path / "pet.nii.gz")
+    assert read_volume(path).modality == "PT"
+    assert sitk.ReadImage(str(path)).GetMetaData("descrip") == "tumorseg_modality=PT"
+    foreign = sitk.ReadImage(str(path))
+    foreign.SetMetaData("ITK_FileNotes", "FSL5.0 CT-like")
+    sitk.WriteImage(foreign, str(tmp_path / "other.nii.gz"))
+    assert read_volume(tmp_path / "other.nii.gz").modality == "unknown"

@@ -18,7 +18,9 @@ def _case(tmp_path, mask):
     hu = np.full(mask.shape, -1000, np.int16)
     hu[mask] = 40
     image, mvol = volumes(mask, spacing, image=hu)
-    img = write_volume(image, tmp_path / "ct.nii.gz")
+    # a NIfTI without tumorseg's modality note, as most NIfTI files are: measure guesses CT
+    img = write_volume(image.with_array(image.array, modality="unknown"),
+                       tmp_path / "ct.nii.gz")
     msk = write_volume(mvol, tmp_path / "mask.nii.gz")
     pet = write_volume(mvol.with_array(np.where(mask, 6.0, 1.0).astype(np.float32)),
                        tmp_path / "pet.nii.gz")

@@ -49,7 +49,7 @@ def test_round_trip(client):
     sid_study = study_id(client, "ct.nii.gz")
     opened = client.post("/api/sessions", json={"study_id": sid_study}).json()
     sid = opened["session_id"]
-    assert opened["shape"] == list(SHAPE) and opened["modality"] == "unknown"  # NIfTI
+    assert opened["shape"] == list(SHAPE) and opened["modality"] == "CT"  # NIfTI descrip
     assert opened["version"] == 0 and opened["lesions"] == [] and not opened["can_undo"]
     image = nib.Nifti1Image.from_bytes(__import__("gzip").decompress(
         client.get(f"/api/sessions/{sid}/image.nii.gz").content))

@@ -10,7 +10,7 @@ import typer
 
 from tumorseg.cli.common import console
 from tumorseg.errors import InputError
-from tumorseg.io import read_channels, write_volume
+from tumorseg.io import is_image_path, read_channels, write_dicom_series, write_volume
 
 __all__ = ["convert_command"]
 
@@ -22,18 +22,35 @@ def convert_command(
     inputs: Annotated[list[Path], typer.Argument(
         help="Input file or DICOM series folder; several single-channel files become channels.",
         show_default=False)],
-    output: Annotated[Path, typer.Option("-o", "--output",
-                                         help="Output file: .nii.gz, .nii, .nrrd or .mha.")],
+    output: Annotated[Path, typer.Option(
+        "-o", "--output", help="Output file (.nii.gz, .nii, .nrrd or .mha), or a new folder "
+                               "(no suffix) for a CT written as a DICOM series.")],
     dtype: Annotated[str | None, typer.Option(
         help="Cast voxels to int16, uint8, uint16, int32 or float32.")] = None,
     modality: Annotated[str | None, typer.Option(
-        help="Set the modality (CT, MR, PT) stored in NRRD/MHA headers.")] = None,
+        help="Set the modality (CT, MR, PT) stored in the output's header.")] = None,
 ) -> None:
     """Convert a scan between formats; spacing, origin and direction are kept exactly.
 
+    A CT (in HU) written to a folder becomes a DICOM series (one CT image per slice, new
+    UIDs, marked DERIVED/SECONDARY), e.g. as the reference for `tumorseg export`.
+
     Example: tumorseg convert dicom_series/ -o ct.nii.gz
+
+    Example: tumorseg convert ct.nii.gz -o ct_dicom
     """
     volume = read_channels(inputs, modality=modality)
+    if not is_image_path(output):
+        if output.suffix[1:].isalpha():
+            raise InputError(f"{output}: not an image file name (.nii.gz, .nii, .nrrd, .mha); "
+                             "a DICOM series folder is named without a suffix")
+        if dtype is not None:
+            raise InputError(f"--dtype {dtype}: a DICOM series stores CT as int16 HU")
+        paths = write_dicom_series(volume, output)
+        console.print(f"wrote {output}/ (DICOM CT series, {len(paths)} slices of "
+                      f"{volume.shape[0]} x {volume.shape[1]}, spacing "
+                      f"{', '.join(f'{s:g}' for s in volume.spacing)} mm)")
+        return
     cast = None
     if dtype is not None:
         if dtype not in _DTYPES:

@@ -65,7 +65,8 @@ def _segmenters(methods: list[MethodOption], model: str | None,
 def evaluate_interactive_command(
     dataset: Annotated[Path, typer.Argument(
         help="An MSD / nnU-Net dataset folder (labelled imagesTs/labelsTs if any, else "
-             "imagesTr/labelsTr; first channel) or a CSV with columns image,label.",
+             "imagesTr/labelsTr; first channel) or a CSV with columns image,label (relative "
+             "paths are relative to the CSV's folder).",
         show_default=False)],
     out: Annotated[Path, typer.Option(
         "-o", "--out", help="Output folder: clicks.csv, summary.json, dice_vs_clicks.png.",

@@ -8,6 +8,7 @@ with status 2; anything unexpected prints one line and exits with status 1. ``--
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import sys
 from collections.abc import Callable
@@ -81,6 +82,24 @@ def load_command(name: str) -> Callable[..., object]:
     return getattr(importlib.import_module(spec.module), spec.function)
 
 
+def reflow_help(doc: str | None) -> str | None:
+    """A command docstring with each paragraph on one line, so ``--help`` wraps it to the
+    terminal; lines starting with "- " or "* " (lists) keep their own line."""
+    if not doc:
+        return doc
+    paragraphs = []
+    for paragraph in inspect.cleandoc(doc).split("\n\n"):
+        lines: list[str] = []
+        for line in paragraph.splitlines():
+            text = line.strip()
+            if lines and not text.startswith(("- ", "* ")):
+                lines[-1] += " " + text
+            else:
+                lines.append(text)
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
+
+
 class _LazyGroup(TyperGroup):
     """A command group that imports a command's module only when that command runs."""
 
@@ -97,7 +116,8 @@ class _LazyGroup(TyperGroup):
             return TyperCommand(cmd_name, help=spec.summary, short_help=spec.summary)
         single = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
                              context_settings=CONTEXT_SETTINGS)
-        single.command(cmd_name)(load_command(cmd_name))
+        function = load_command(cmd_name)
+        single.command(cmd_name, help=reflow_help(function.__doc__))(function)
         command = typer.main.get_command(single)
         command.name = cmd_name
         return command

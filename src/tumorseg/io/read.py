@@ -39,8 +39,12 @@ log = logging.getLogger(__name__)
 #: File endings read (and written) through SimpleITK.
 IMAGE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
 
-#: Metadata key under which tumorseg stores the modality in NRRD/MHA headers.
+#: Metadata key under which tumorseg stores the modality in NRRD/MHA headers; NIfTI files
+#: carry ``tumorseg_modality=CT`` (etc.) in their 80-character ``descrip`` field instead.
 MODALITY_KEY = "tumorseg_modality"
+
+#: SimpleITK's metadata key written to the NIfTI ``descrip`` field.
+NIFTI_NOTES_KEY = "ITK_FileNotes"
 
 
 def is_image_path(path: str | os.PathLike[str]) -> bool:
@@ -123,7 +127,7 @@ def read_volume(path: str | os.PathLike[str], modality: str | None = None) -> Vo
         raise InputError(f"{p}: cannot read image ({_first_line(exc)})") from exc
     if image.GetDimension() == 3 and 1 in image.GetSize()[:3] and image.GetSize()[2] == 1:
         log.warning("%s: a single slice; treated as a 3D volume one voxel thick", p)
-    file_modality = _metadata(image, MODALITY_KEY)
+    file_modality = _metadata(image, MODALITY_KEY) or _nifti_modality(image)
     try:
         volume = Volume.from_sitk(
             image, modality=modality or file_modality or "unknown", source=str(p)
@@ -199,6 +203,16 @@ def _first_line(exc: BaseException) -> str:
 
 def _metadata(image: sitk.Image, key: str) -> str | None:
     return image.GetMetaData(key).strip() if image.HasMetaDataKey(key) else None
+
+
+def _nifti_modality(image: sitk.Image) -> str | None:
+    """The modality tumorseg wrote into a NIfTI ``descrip`` (``tumorseg_modality=CT``), or
+    None (other descriptions are not guessed from)."""
+    notes = _metadata(image, "descrip") or ""
+    prefix = f"{MODALITY_KEY}="
+    if not notes.startswith(prefix):
+        return None
+    return notes[len(prefix):].split()[0] if notes[len(prefix):].strip() else None
 
 
 def read_dicom_series(

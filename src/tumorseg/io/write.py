@@ -10,7 +10,7 @@ import SimpleITK as sitk
 
 from tumorseg.errors import InputError
 from tumorseg.io.atomic import atomic_path
-from tumorseg.io.read import IMAGE_SUFFIXES, MODALITY_KEY, is_image_path
+from tumorseg.io.read import IMAGE_SUFFIXES, MODALITY_KEY, NIFTI_NOTES_KEY, is_image_path
 from tumorseg.io.volume import Volume
 
 __all__ = ["write_volume"]
@@ -27,7 +27,8 @@ def write_volume(
     ``.nii.gz``/``.nii`` (NIfTI), ``.nrrd``/``.nhdr`` (NRRD), ``.mha``/``.mhd`` (MetaImage).
     Spacing, origin and direction are written exactly; a multi-channel volume becomes a 4D
     image. The file appears under its final name only when complete (temp file + rename).
-    The modality is kept in NRRD/MHA headers. Returns the path written.
+    The modality is kept in NRRD/MHA headers and in the NIfTI ``descrip`` field (as
+    ``tumorseg_modality=CT``). Returns the path written.
     """
     out = Path(path)
     if not is_image_path(out):
@@ -43,6 +44,8 @@ def write_volume(
     image = volume.to_sitk()
     if volume.modality and volume.modality != "unknown":
         image.SetMetaData(MODALITY_KEY, volume.modality)
+        if out.name.lower().endswith((".nii", ".nii.gz")):  # NIfTI keeps it in "descrip"
+            image.SetMetaData(NIFTI_NOTES_KEY, f"{MODALITY_KEY}={volume.modality}")
     try:
         with atomic_path(out) as tmp:
             sitk.WriteImage(image, str(tmp), useCompression=compress)

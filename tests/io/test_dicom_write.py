@@ -1,0 +1,77 @@
+"""A CT volume written as a DICOM series: read back identically by SimpleITK/GDCM and pydicom,
+valid for dciodvfy, and usable as the reference of a DICOM SEG export."""
+
+from __future__ import annotations
+
+import numpy as np
+import pydicom
+import pytest
+
+from tests.conftest import oblique_direction
+from tests.export.readers import dciodvfy_errors, seg_labels
+from tumorseg.cli.main import main
+from tumorseg.errors import InputError
+from tumorseg.export import load_reference
+from tumorseg.io import Volume, align_to_grid, read_volume, write_dicom_series, write_volume
+
+
+def _ct(direction: np.ndarray | None = None) -> Volume:
+    rng = np.random.default_rng(3)
+    hu = rng.integers(-1024, 1500, size=(12, 9, 7)).astype(np.int16)
+    return Volume(hu, spacing=(0.7, 0.9, 2.5), origin=(-40.0, 12.5, 300.0),
+                  direction=np.eye(3) if direction is None else direction, modality="CT",
+                  source="scan.nii.gz")
+
+
+@pytest.mark.parametrize("direction", [None, oblique_direction(4)])
+def test_round_trip_keeps_voxels_and_geometry(tmp_path, direction):
+    ct = _ct(direction)
+    paths = write_dicom_series(ct, tmp_path / "series")
+    assert [p.name for p in paths] == [f"slice_{k:04d}.dcm" for k in range(7)]
+    back = read_volume(tmp_path / "series")
+    assert back.modality == "CT"
+    # same voxels at the same LPS positions (a left-handed direction comes back with k
+    # reversed: align_to_grid undoes exactly such flips and nothing else)
+    same = align_to_grid(back, ct)
+    np.testing.assert_array_equal(same.array, ct.array)
+    np.testing.assert_allclose(back.spacing, ct.spacing, atol=1e-6)
+    first = pydicom.dcmread(paths[0])
+    np.testing.assert_allclose([float(v) for v in first.ImagePositionPatient],
+                               ct.index_to_world([0, 0, 0]), atol=1e-4)
+    np.testing.assert_array_equal(first.pixel_array.T, ct.array[:, :, 0])
+    assert first.ImageType[:2] == ["DERIVED", "SECONDARY"]
+    assert len({pydicom.dcmread(p).SOPInstanceUID for p in paths}) == 7
+
+
+def test_dciodvfy_finds_no_error(tmp_path):
+    paths = write_dicom_series(_ct(), tmp_path / "series")
+    assert dciodvfy_errors(paths[3]) == []
+
+
+def test_refusals_leave_nothing(tmp_path):
+    mr = _ct().with_array(_ct().array, modality="MR")
+    with pytest.raises(InputError, match=r"scan\.nii\.gz: DICOM output is written for CT only"):
+        write_dicom_series(mr, tmp_path / "mr")
+    big = _ct().with_array(_ct().array.astype(np.float32) * 100)
+    with pytest.raises(InputError, match="do not fit 16-bit"):
+        write_dicom_series(big, tmp_path / "big")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x.dcm").write_bytes(b"x")
+    with pytest.raises(InputError, match="new or empty folder"):
+        write_dicom_series(_ct(), tmp_path / "full")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["full"]
+
+
+def test_convert_then_export_a_seg_on_it(tmp_path):
+    """The README path: a NIfTI CT → DICOM series → DICOM SEG referencing it."""
+    ct = _ct()
+    mask = np.zeros(ct.shape, np.uint8)
+    mask[3:7, 2:6, 2:5] = 1
+    src = write_volume(ct, tmp_path / "ct.nii.gz")
+    label = write_volume(ct.with_array(mask, modality="SEG"), tmp_path / "mask.nii.gz")
+    assert main(["convert", str(src), "-o", str(tmp_path / "ct_dicom")]) == 0
+    assert main(["export", str(label), "--reference", str(tmp_path / "ct_dicom"), "-o",
+                 str(tmp_path / "seg.dcm")]) == 0
+    reference = load_reference(tmp_path / "ct_dicom")
+    np.testing.assert_array_equal(seg_labels(tmp_path / "seg.dcm", reference) > 0, mask > 0)
+    assert main(["convert", str(src), "-o", str(tmp_path / "ct.txt")]) == 2
