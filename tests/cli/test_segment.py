@@ -124,3 +124,25 @@ def test_refinement_option_overrides_the_model_folder(image, tiny_model, tmp_pat
     assert main(["segment", str(image), "--click", "12,12,5", "--refinement", "crf",
                  "--model", str(tiny_model), "-o", str(tmp_path / "x.nii.gz")]) == 2
     assert "--refinement must be one of" in capsys.readouterr().err
+
+
+def test_prior_auto_keeps_the_automatic_lesions(tiny_model, tmp_path):
+    """``--prior auto`` runs the bundled automatic model (with window progress) and a click
+    away from its lesions adds one lesion without removing any (monotone prompts)."""
+    from tumorseg.inference import Predictor
+    from tumorseg.inference.registry import resolve_model
+    from tumorseg.phantoms import make_case
+
+    ct = make_case("abdomen-ct", seed=2, name="x", size="small").channels[0]
+    image = write_volume(ct, tmp_path / "ct.nii.gz")
+    auto = Predictor.from_model_dir(resolve_model(None), device="cpu", fast=True)
+    found = np.asarray(auto.predict_volume(ct).labels.array) > 0
+    assert found.sum() > 50  # the bundled model finds this phantom's lesion
+    click = tuple(int(v) for v in np.argwhere(~found & (ct.array > 0))[0])
+    out = tmp_path / "mask.nii.gz"
+    assert main(["segment", str(image), "--prior", "auto", "--click",
+                 ",".join(map(str, click)) + ":9", "--model", str(tiny_model),
+                 "-o", str(out)]) == 0
+    mask = read_volume(out).array
+    assert np.all(mask[found] > 0)  # every voxel the automatic model found is kept
+    assert mask[click] > 0

@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from tumorseg.cli.common import choice, console, status
+from tumorseg.cli.common import case_progress, choice, console, status
 from tumorseg.errors import InputError
 from tumorseg.interactive.prompts import Box
 from tumorseg.io import (
@@ -80,9 +80,12 @@ def _prior(spec: str, volume: Volume, device: str) -> np.ndarray | None:
         from tumorseg.inference import Predictor
         from tumorseg.inference.registry import resolve_model
 
-        with status("Automatic model (--prior auto)"):
+        with status("Loading the automatic model (--prior auto)"):
             predictor = Predictor.from_model_dir(resolve_model(None), device=device, fast=True)
-            return np.asarray(predictor.predict_volume(volume).labels.array) > 0
+        with case_progress() as shown:
+            prediction = predictor.predict_volume(volume, progress=lambda done, total: shown.step(
+                "--prior auto", "3D U-Net windows", done, total))
+        return np.asarray(prediction.labels.array) > 0
     path = Path(choice)
     if not path.exists():
         raise InputError(f"--prior {spec}: expected auto, none or a mask file")
