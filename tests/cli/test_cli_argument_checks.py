@@ -125,3 +125,19 @@ def test_itv_click_on_air_or_outside(lung, tmp_path, capsys):
                           "--click 2,2,999 (voxel) maps to voxel (2, 2, 999), outside the image")
     assert "phase_0" in err.split(":")[1]  # names the reference phase's file
     assert not out.exists()
+
+
+def test_an_image_given_as_a_label_is_refused(abdomen, lung, tmp_path, capsys):
+    """evaluate-interactive (image and label swapped in the CSV) and itv --mask (a CT phase)
+    refuse the image instead of running on thousands of "labels"."""
+    csv_path = tmp_path / "swap.csv"
+    csv_path.write_text(f"image,label\n{abdomen}/labelsTr/case_000.nii.gz,"
+                        f"{abdomen}/imagesTr/case_000_0000.nii.gz\n")
+    _one_line_error(capsys, ["evaluate-interactive", str(csv_path), "--clicks", "1", "-o",
+                             str(tmp_path / "ei")],
+                    "case_000_0000.nii.gz: negative voxel values (min -1024): not a label map")
+    assert not (tmp_path / "ei").exists()
+    phases = [str(p) for p in sorted(lung.glob("phase_*.nii.gz"))]
+    _one_line_error(capsys, ["itv", *phases, "-o", str(tmp_path / "itv"), "--mask", phases[0]],
+                    "phase_00.nii.gz: negative voxel values")
+    assert not (tmp_path / "itv").exists()

@@ -216,3 +216,31 @@ def test_equals_an_independent_brats_style_implementation(seed, conn, iters):
     assert (m.n_ref_lesions, m.tp, m.fp) == (expected["n_ref"], expected["tp"], expected["fp"])
     assert m.lesionwise_dice == pytest.approx(expected["dice"], abs=1e-9)
     assert m.lesionwise_hd95_mm == pytest.approx(expected["hd95"], abs=1e-4)
+
+
+def test_centroids_index_the_whole_image_after_cropping():
+    """evaluate_labels and evaluate_binary crop to the foreground; the lesion centroids they
+    report are still indices of the whole array (checked against scipy)."""
+    from scipy import ndimage as ndi
+
+    from tumorseg.metrics import evaluate_labels
+
+    ref = np.zeros((60, 50, 40), np.uint8)
+    ref[40:46, 30:35, 20:24] = 1
+    ref[10:13, 5:9, 30:33] = 1
+    pred = ref.copy()
+    pred[50:53, 40:43, 5:8] = 1  # a false positive
+    (m,) = evaluate_labels(pred, ref, (1.0, 1.0, 2.0))
+    labels, n = ndi.label(pred > 0)
+    truth = sorted(tuple(round(v, 6) for v in ndi.center_of_mass(labels == i))
+                   for i in range(1, n + 1))
+    got = sorted(tuple(round(v, 6) for v in r.centroid_ijk) for r in m.lesions.lesions)
+    assert got == truth
+
+
+def test_both_empty_case_is_a_true_negative_not_dropped():
+    from tumorseg.metrics import evaluate_labels
+
+    empty = np.zeros((8, 8, 8), np.uint8)
+    (m,) = evaluate_labels(empty, empty, (1.0, 1.0, 1.0))
+    assert m.label == 1 and m.overlap.dice == 1.0 and m.surface.hd95_mm == 0.0

@@ -26,7 +26,7 @@ from tumorseg.interactive.evaluation import (
     summarize,
     write_reports,
 )
-from tumorseg.io import read_volume
+from tumorseg.io import label_map_array, read_volume
 
 __all__ = ["evaluate_interactive_command"]
 
@@ -107,8 +107,9 @@ def evaluate_interactive_command(
     segmenters = _segmenters(method or [MethodOption.random_walker,
                                         MethodOption.region_growing], model, device)
     n_targets = 0
-    for c in cases:  # labels only, for the progress bar's total
+    for c in cases:  # labels only (checked to be label maps), for the progress bar's total
         lab = read_volume(c.label, modality="SEG")
+        label_map_array(lab, c.label)
         n_targets += len(lesion_targets(lab.array, lab.spacing, config.min_lesion_mm3,
                                         config.targets))
     if n_targets == 0:

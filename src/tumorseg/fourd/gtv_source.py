@@ -22,7 +22,7 @@ import numpy as np
 
 from tumorseg.errors import GeometryMismatchError, InputError, TumorsegError
 from tumorseg.fourd.reference import AIR_HU
-from tumorseg.io import Volume, check_same_grid, read_volume
+from tumorseg.io import Volume, check_same_grid, label_map_array, read_volume
 
 __all__ = [
     "CLICK_METHODS",
@@ -48,7 +48,7 @@ def gtv_from_mask(path: str | os.PathLike[str], grid: Volume) -> np.ndarray:
         check_same_grid(grid, mask, what_a="the phases", what_b=str(path))
     except GeometryMismatchError as exc:
         raise GeometryMismatchError(f"reference mask {exc}") from None
-    gtv = mask.array > 0
+    gtv = label_map_array(mask, path) > 0
     if not gtv.any():
         raise InputError(f"{path}: the reference mask is empty")
     return gtv

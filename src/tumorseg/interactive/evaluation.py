@@ -44,6 +44,7 @@ from tumorseg.io import (
     atomic_path,
     atomic_write_text,
     check_same_grid,
+    label_map_array,
     read_volume,
     strip_image_suffix,
 )
@@ -193,6 +194,7 @@ class EvalCase:
         if label.is_multichannel:
             raise InputError(f"{self.label}: a label map must be 3D, not {label.n_channels} "
                              "channels")
+        label_map_array(label, self.label)  # an image given as the label is refused here
         check_same_grid(image, label, what_a=str(self.image), what_b=str(self.label))
         return image, label
 

@@ -34,6 +34,7 @@ from tumorseg.io.atomic import atomic_path, atomic_write_text
 from tumorseg.io.coords import CoordSystem, parse_point, point_to_index
 from tumorseg.io.dicom_write import write_dicom_series
 from tumorseg.io.grid import check_same_grid, grid_differences
+from tumorseg.io.labels import MAX_LABEL_VALUES, label_map_array
 from tumorseg.io.orient import align_to_grid, reorient, to_lps
 from tumorseg.io.read import (
     IMAGE_SUFFIXES,
@@ -49,6 +50,7 @@ from tumorseg.io.write import write_volume
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "MAX_LABEL_VALUES",
     "CoordSystem",
     "Volume",
     "align_to_grid",
@@ -57,6 +59,7 @@ __all__ = [
     "check_same_grid",
     "grid_differences",
     "is_image_path",
+    "label_map_array",
     "looks_like_dicom",
     "parse_point",
     "point_to_index",

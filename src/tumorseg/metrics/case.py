@@ -116,6 +116,7 @@ def evaluate_binary(
     spacing: Sequence[float],
     config: MetricsConfig | None = None,
     label: int = 1,
+    index_offset: Sequence[int] = (0, 0, 0),
 ) -> LabelMetrics:
     """Overlap, surface and (unless turned off) lesion-wise metrics of two binary masks.
 
@@ -125,6 +126,8 @@ def evaluate_binary(
         spacing: voxel size in mm along i, j, k.
         config: settings (:class:`MetricsConfig` defaults when ``None``).
         label: the label value recorded in the result.
+        index_offset: where ``pred[0, 0, 0]`` lies in the whole image when the masks are a
+            crop (lesion centroids are then indices of the whole image).
     """
     config = config or MetricsConfig()
     spacing = check_spacing(spacing)
@@ -136,13 +139,16 @@ def evaluate_binary(
     ref = ref if ref.dtype == bool else ref != 0
     margin = max(1, config.match_dilation_iterations + 1)
     box = union_box([pred, ref], margin=margin)
-    if box is not None:  # every metric is unchanged by cropping to the foreground
+    offset = np.asarray(index_offset, dtype=int)
+    if box is not None:  # every metric is unchanged by cropping (centroids are shifted back)
         pred, ref = pred[box], ref[box]
+        offset = offset + [s.start for s in box]
     return LabelMetrics(
         label=int(label),
         overlap=overlap_metrics(pred, ref, spacing),
         surface=surface_metrics(pred, ref, spacing, config.nsd_tolerance_mm),
-        lesions=lesion_metrics(pred, ref, spacing, config) if config.lesionwise else None,
+        lesions=(lesion_metrics(pred, ref, spacing, config, index_offset=tuple(offset))
+                 if config.lesionwise else None),
     )
 
 
@@ -159,7 +165,8 @@ def evaluate_labels(
         ref: reference label map of the same shape.
         spacing: voxel size in mm along i, j, k.
         config: settings; ``config.labels`` fixes the labels (a label absent from both maps
-            then gets the both-empty values), else every label present in either is used.
+            then gets the both-empty values), else every label present in either is used
+            (label 1, with the both-empty values, when both maps are empty).
 
     Returns:
         One :class:`LabelMetrics` per label, in increasing label order.
@@ -179,10 +186,15 @@ def evaluate_labels(
         ref = ref.view(np.uint8)
     margin = max(1, config.match_dilation_iterations + 1)
     box = union_box([pred, ref], margin=margin)  # all labels lie inside: work in the crop
+    offset = (0, 0, 0)
     if box is not None:
         pred, ref = pred[box], ref[box]
+        offset = tuple(s.start for s in box)
     if config.labels is not None:
         labels = list(config.labels)
+    elif box is None:
+        labels = [1]  # both maps empty: a true negative case (Dice 1, HD95 0), not dropped
     else:
-        labels = sorted(_label_values(pred) | _label_values(ref)) if box is not None else []
-    return [evaluate_binary(pred == v, ref == v, spacing, config, label=v) for v in labels]
+        labels = sorted(_label_values(pred) | _label_values(ref))
+    return [evaluate_binary(pred == v, ref == v, spacing, config, label=v, index_offset=offset)
+            for v in labels]

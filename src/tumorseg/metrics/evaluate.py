@@ -14,12 +14,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from tumorseg import __version__
 from tumorseg.errors import InputError
-from tumorseg.io import check_same_grid, is_image_path, read_volume, strip_image_suffix
-from tumorseg.io.volume import Volume
+from tumorseg.io import (
+    check_same_grid,
+    is_image_path,
+    label_map_array,
+    read_volume,
+    strip_image_suffix,
+)
 from tumorseg.metrics.case import CaseMetrics, evaluate_labels
 from tumorseg.metrics.config import MetricsConfig
 from tumorseg.metrics.report import ReportPaths, write_reports
@@ -116,52 +119,6 @@ def match_cases(pred: str | Path, gt: str | Path) -> CaseMatching:
     )
 
 
-def _distinct_values(arr: np.ndarray, top: int) -> int:
-    """How many distinct values the non-negative integer ``arr`` (maximum ``top``) holds."""
-    if top > 10_000_000:
-        return len(np.unique(arr))
-    seen = np.zeros(top + 1, dtype=bool)
-    flat = arr.reshape(-1)
-    step = 1 << 22
-    for start in range(0, flat.size, step):
-        seen[flat[start:start + step].astype(np.intp)] = True
-    return int(np.count_nonzero(seen))
-
-
-#: More distinct values than this and a file is taken for an image, not a label map (whole-
-#: body atlases have about 120 labels; a CT has thousands of distinct values).
-MAX_LABEL_VALUES = 512
-
-
-def _label_map(volume: Volume, path: Path) -> np.ndarray:
-    """The label map of ``volume`` (read from ``path``) as integers.
-
-    Raises:
-        InputError: several channels, a non-numeric type, non-integer or negative values,
-            or more than :data:`MAX_LABEL_VALUES` distinct values (an image, not labels).
-    """
-    if volume.is_multichannel:
-        raise InputError(f"{path}: a label map has one channel, this has {volume.n_channels}")
-    arr = volume.array
-    if arr.dtype == bool:
-        return arr
-    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        raise InputError(f"{path}: voxel type {arr.dtype} is not a label map")
-    if np.issubdtype(arr.dtype, np.floating):
-        if not np.array_equal(arr, np.round(arr)):
-            raise InputError(f"{path}: non-integer voxel values: not a label map "
-                             "(probabilities?)")
-        arr = arr.astype(np.int64)
-    if arr.size and int(arr.min()) < 0:
-        raise InputError(f"{path}: negative voxel values (min {int(arr.min())}): not a label "
-                         "map (an image?)")
-    top = int(arr.max()) if arr.size else 0
-    if top >= MAX_LABEL_VALUES and (n_values := _distinct_values(arr, top)) > MAX_LABEL_VALUES:
-        raise InputError(f"{path}: {n_values} distinct voxel values: not a label map "
-                         "(an image?)")
-    return arr
-
-
 def evaluate_pair(pair: CasePair, config: MetricsConfig | None = None) -> CaseMetrics:
     """Read one prediction/reference pair, check their grids and compute every metric.
 
@@ -174,8 +131,8 @@ def evaluate_pair(pair: CasePair, config: MetricsConfig | None = None) -> CaseMe
     ref_vol = read_volume(pair.gt)
     pred_vol = read_volume(pair.pred)
     check_same_grid(ref_vol, pred_vol, what_a=str(pair.gt), what_b=str(pair.pred))
-    pred = _label_map(pred_vol, pair.pred)
-    ref = _label_map(ref_vol, pair.gt)
+    pred = label_map_array(pred_vol, pair.pred)
+    ref = label_map_array(ref_vol, pair.gt)
     labels = evaluate_labels(pred, ref, ref_vol.spacing, config)
     return CaseMetrics(pair.name, tuple(labels), ref_vol.spacing, str(pair.pred), str(pair.gt))
 

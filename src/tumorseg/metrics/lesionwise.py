@@ -200,6 +200,7 @@ def lesion_metrics(
     ref: np.ndarray,
     spacing: Sequence[float],
     config: MetricsConfig | None = None,
+    index_offset: Sequence[int] = (0, 0, 0),
 ) -> LesionwiseMetrics:
     """Lesion-wise counts, sensitivity, precision, Dice and HD95 of ``pred`` vs ``ref``.
 
@@ -209,6 +210,8 @@ def lesion_metrics(
         spacing: voxel size in mm along i, j, k.
         config: connectivity, matching dilation, minimum size, size bins and HD95 penalty
             (defaults of :class:`MetricsConfig` when ``None``).
+        index_offset: where ``pred[0, 0, 0]`` lies in the whole image, when the masks are a
+            crop of it (added to every centroid, so centroids index the whole image).
 
     Returns:
         A :class:`LesionwiseMetrics` with a :class:`LesionRecord` per lesion.
@@ -220,7 +223,7 @@ def lesion_metrics(
     box = union_box([pred, ref], margin=iters + 1)
     if box is None:
         return _summarise([], [], 0, config)
-    origin = np.array([s.start for s in box])
+    origin = np.array([s.start for s in box]) + np.asarray(index_offset, dtype=int)
     p = np.ascontiguousarray(pred[box])
     r = np.ascontiguousarray(ref[box])
     conn = config.connectivity
