@@ -15,14 +15,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from tumorseg.cli.common import case_progress, choice, console, status
+from tumorseg.cli.common import case_progress, choice, console, file_suffix, status
 from tumorseg.errors import InputError
 from tumorseg.interactive.prompts import Box
 from tumorseg.io import (
     CoordSystem,
     Volume,
     check_same_grid,
-    is_image_path,
     parse_point,
     point_to_index,
     read_volume,
@@ -142,9 +141,7 @@ def segment_command(
     refine = choice(refinement, ("model", *REFINEMENT_METHODS), "--refinement")
     if not (click or box):
         raise InputError("give at least one --click or --box")
-    if not is_image_path(output):
-        raise InputError(f"{output}: -o writes the instance mask; name it *.nii.gz, *.nii, "
-                         "*.nrrd or *.mha")
+    file_suffix(output, (".nii.gz", ".nii", ".nrrd", ".mha"), "-o", "the instance mask")
     volume = read_volume(image)
     cs: CoordSystem = coords  # type: ignore[assignment]
     prompts: list[tuple[str, int | None, object, str]] = []
