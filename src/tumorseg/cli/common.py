@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -115,6 +115,10 @@ class _CaseSteps:
         else:
             self.bar.update(self.task, completed=done)
         self.stage = (case_id, stage)
+
+    def windows(self, name: str) -> Callable[[int, int], None]:
+        """A sliding-window callback (``WindowProgress``) drawn as ``name: 3D U-Net windows``."""
+        return lambda done, total: self.step(name, "3D U-Net windows", done, total)
 
 
 @contextlib.contextmanager

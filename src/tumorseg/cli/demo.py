@@ -37,9 +37,7 @@ def _segment_with_model(image, out: Path, fast: bool):
 
     predictor = Predictor.from_model_dir(bundled_model_dir(), device="auto", fast=fast)
     with case_progress() as shown:
-        prediction = predictor.predict_volume(
-            image, progress=lambda done, total: shown.step("demo_case", "3D U-Net windows",
-                                                           done, total))
+        prediction = predictor.predict_volume(image, progress=shown.windows("demo_case"))
     prediction = prediction.postprocessed(PostprocessConfig())
     paths = {"probabilities": write_volume(prediction.probabilities.channel(1),
                                            out / "lesion_probability.nii.gz"),

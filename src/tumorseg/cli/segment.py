@@ -82,8 +82,7 @@ def _prior(spec: str, volume: Volume, device: str) -> np.ndarray | None:
         with status("Loading the automatic model (--prior auto)"):
             predictor = Predictor.from_model_dir(resolve_model(None), device=device, fast=True)
         with case_progress() as shown:
-            prediction = predictor.predict_volume(volume, progress=lambda done, total: shown.step(
-                "--prior auto", "3D U-Net windows", done, total))
+            prediction = predictor.predict_volume(volume, progress=shown.windows("--prior auto"))
         return np.asarray(prediction.labels.array) > 0
     path = Path(choice)
     if not path.exists():

@@ -30,7 +30,7 @@ with one line naming the file and the problem.
 
 from __future__ import annotations
 
-from tumorseg.io.atomic import atomic_path, atomic_write_text
+from tumorseg.io.atomic import atomic_folder, atomic_path, atomic_write_text
 from tumorseg.io.coords import CoordSystem, parse_point, point_to_index
 from tumorseg.io.dicom_write import write_dicom_series
 from tumorseg.io.grid import check_same_grid, grid_differences
@@ -54,6 +54,7 @@ __all__ = [
     "CoordSystem",
     "Volume",
     "align_to_grid",
+    "atomic_folder",
     "atomic_path",
     "atomic_write_text",
     "check_same_grid",

@@ -1,4 +1,5 @@
-"""Write files atomically: to a temporary file in the destination folder, then rename.
+"""Write files and folders atomically: to a temporary name beside the destination, then
+rename.
 
 A crash or an error half-way never leaves a half-written output under the final name.
 """
@@ -7,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_text"]
+__all__ = ["atomic_folder", "atomic_path", "atomic_write_text", "require_empty_folder"]
 
 
 def _suffixes(path: Path) -> str:
@@ -58,3 +60,31 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def require_empty_folder(path: str | os.PathLike[str]) -> Path:
+    """``path`` when it does not exist or is an empty folder, else ``InputError``."""
+    from tumorseg.errors import InputError
+
+    dest = Path(path)
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise InputError(f"{dest}: exists and is not an empty folder")
+    return dest
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a fresh hidden folder beside ``path``; on success rename it to ``path``, on any
+    exception remove it. ``path`` must not exist or be an empty folder (``InputError``
+    otherwise); parent folders are created."""
+    dest = require_empty_folder(path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-", dir=dest.parent))
+    try:
+        yield tmp
+        if dest.exists():
+            dest.rmdir()
+        os.replace(tmp, dest)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

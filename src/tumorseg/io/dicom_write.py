@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +31,7 @@ from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
 from tumorseg import __version__
 from tumorseg.errors import InputError
+from tumorseg.io.atomic import atomic_folder
 from tumorseg.io.volume import Volume
 
 __all__ = ["write_dicom_series"]
@@ -116,10 +115,8 @@ def write_dicom_series(
     when = dt.datetime.now()
     header = _study_header(volume, patient_name, patient_id, description,
                            study_uid or generate_uid(), generate_uid(), generate_uid(), when)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        names = []
+    names = []
+    with atomic_folder(out) as tmp:
         for k in range(volume.shape[2]):
             ds = Dataset()
             ds.update(header)
@@ -134,10 +131,4 @@ def write_dicom_series(
             name = f"slice_{k:04d}.dcm"
             ds.save_as(tmp / name, enforce_file_format=True)
             names.append(name)
-        if out.exists():
-            out.rmdir()  # empty, checked above
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return [out / n for n in names]

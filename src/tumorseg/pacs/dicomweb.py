@@ -12,8 +12,6 @@ answered (None when it did not answer).
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +22,7 @@ from dicomweb_client.api import DICOMwebClient
 from pydicom.dataset import Dataset
 
 from tumorseg.errors import InputError
+from tumorseg.io.atomic import atomic_folder, require_empty_folder
 
 __all__ = ["DicomwebError", "connect", "pull_series", "pull_study", "push_files",
            "search_series"]
@@ -129,13 +128,12 @@ def pull_study(client: DICOMwebClient, study_uid: str, out: str | os.PathLike[st
     ``out`` must not exist or be an empty folder. ``progress`` is called with 1 per
     instance received. Returns the written files (under their final names).
     """
-    dest = Path(out)
-    _check_empty(dest)
+    dest = require_empty_folder(out)  # before any request
     series = list(series_uids) if series_uids else [
         str(s["uid"]) for s in search_series(client, study_uid)]
     if not series:
         raise DicomwebError(f"{client.base_url}: study {study_uid} not found (no series)", 404)
-    with _staged(dest) as tmp:
+    with atomic_folder(dest) as tmp:
         written: list[Path] = []
         for uid in series:
             written += _save_series(client, study_uid, uid, tmp / _safe(uid), progress)
@@ -155,35 +153,12 @@ def pull_series(client: DICOMwebClient, study_uid: str, series_uid: str,
     have is a :class:`DicomwebError` with status 404.
     """
     dest = Path(out)
-    _check_empty(dest)
-    with _staged(dest) as tmp:
+    with atomic_folder(dest) as tmp:
         written = _save_series(client, study_uid, series_uid, tmp, progress)
         if not written:
             raise DicomwebError(f"{client.base_url}: series {series_uid} of study {study_uid} "
                                 "not found (no instances)", 404)
     return [dest / p.relative_to(tmp) for p in written]
-
-
-def _check_empty(dest: Path) -> None:
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise InputError(f"{dest}: exists and is not an empty folder")
-
-
-@contextmanager
-def _staged(dest: Path) -> Iterator[Path]:
-    """A fresh hidden folder beside ``dest``, renamed to ``dest`` when the block succeeds and
-    removed when it fails (``dest`` must not exist or be an empty folder)."""
-    _check_empty(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-", dir=dest.parent))
-    try:
-        yield tmp
-        if dest.exists():
-            dest.rmdir()
-        os.replace(tmp, dest)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _save_series(client: DICOMwebClient, study_uid: str, series_uid: str, folder: Path,
