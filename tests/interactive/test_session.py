@@ -309,3 +309,30 @@ def test_a_box_on_a_found_lesion_keeps_it_inside_the_box_and_drops_the_rest():
     lesion = s.mask == 1
     assert lesion[12:25, 12:29, 7:24].all()
     assert not lesion[27:, :, :].any()
+
+
+@pytest.mark.parametrize("monotone", [True, False])
+def test_a_box_drawn_away_from_the_active_lesion_keeps_the_lesion(monotone):
+    """A box that does not touch the active lesion adds its content and deletes nothing
+    (before: the lesion outside the box was wiped, 41 of a click's 42 voxels)."""
+    vol = _volume()
+    s = InteractiveSession(vol, model=BallModel(patch=48), monotone=monotone)
+    s.add_click((20, 20, 8))
+    clicked = s.mask == 1
+    assert clicked.sum() > 30
+    s.set_box(Box((34, 30, 16), (42, 38, 24)))
+    lesion = s.mask == 1
+    assert (lesion >= clicked).all()  # nothing of the clicked part lost
+    assert lesion[34:43, 30:39, 16:25].any()  # the box's content added
+    assert not lesion[:, :, 25:].any()
+
+
+def test_a_positive_click_outside_the_box_adds_its_part():
+    vol = _volume()
+    s = InteractiveSession(vol, model=BallModel(patch=48))
+    s.set_box(Box((34, 30, 16), (42, 38, 24)))
+    s.add_click((20, 20, 8))
+    lesion = s.mask == 1
+    ball = _ball_at(vol.shape, (20, 20, 8), 4)
+    assert lesion[ball].all()  # the whole ball, not only the clicked voxel
+    assert lesion[34:43, 30:39, 16:25].any()

@@ -58,6 +58,11 @@ class Box:
         object.__setattr__(self, "lo", tuple(min(a, b) for a, b in zip(lo, hi, strict=True)))
         object.__setattr__(self, "hi", tuple(max(a, b) for a, b in zip(lo, hi, strict=True)))
 
+    def contains(self, index: Sequence[float]) -> bool:
+        """Whether voxel ``index`` (i, j, k; rounded) lies inside the box."""
+        q = [round(float(v)) for v in index]
+        return all(a <= v <= b for v, a, b in zip(q, self.lo, self.hi, strict=True))
+
     @property
     def slices(self) -> tuple[slice, slice, slice]:
         """Array slices covering the box."""

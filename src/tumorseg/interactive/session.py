@@ -15,6 +15,9 @@ The session holds an instance map ``mask`` (uint16 ``[i, j, k]`` on the image's 
 * the clicked voxels themselves are always honoured (positive in, negative out);
 * prompts are monotone (``monotone``, the default): a positive click only adds to the
   active lesion, a negative click only removes from it, a box only adds inside itself;
+* a box trims the part of the active lesion it is drawn on (a leak out of the box goes) but
+  never deletes a separate part of the lesion that does not touch it, nor what a positive
+  click outside the box asks for;
 * a negative click on a lesion that no positive click or box supports (an unconfirmed
   detection, e.g. a component of the automatic prior) **rejects** it when the network removes
   most of it: if at most :data:`REJECT_FRACTION` of its voxels in the ROI survive, the rest
@@ -132,7 +135,8 @@ class InteractiveSession:
             previous pass's mask as the prior
             (:data:`DEFAULT_FIRST_PROMPT_PASSES`). Each pass costs one more network run.
         monotone: a positive click only adds to the active lesion and a negative click only
-            removes from it; a box only adds inside itself (what lies outside it goes).
+            removes from it; a box only adds inside itself (and trims the part of the lesion
+            it touches to itself; parts that do not touch it stay).
             Without it, a click re-segments the whole ROI: the refinement's walker restarts
             from the click cores, and a positive click on a lesion the automatic model had
             found could shrink it to a blob (742 → 71 voxels in a README walk-through).
@@ -263,7 +267,8 @@ class InteractiveSession:
         current = self._prompts.get(self._active, Prompts())
         self._prompts[self._active] = Prompts(current.clicks,
                                               Box(box.lo, box.hi, self._active))
-        self._run(before, sign=True)
+        self._run(before, sign=True,
+                  latest=(np.array(box.lo, float) + np.array(box.hi, float)) / 2.0)
         self.last_seconds = time.perf_counter() - t0
         return self.mask
 
@@ -375,23 +380,27 @@ class InteractiveSession:
             self._cache.popitem(last=False)
         return image
 
-    def _run(self, prompts_before: dict[int, Prompts], sign: bool | None = None) -> None:
+    def _run(self, prompts_before: dict[int, Prompts], sign: bool | None = None,
+             latest: np.ndarray | None = None) -> None:
         """Run the model for the active lesion and record the change as an undo step;
         ``sign``: the new prompt says "lesion" (True: a positive click or a box) or "not
-        lesion" (False: a negative click)."""
+        lesion" (False: a negative click); ``latest``: where the new prompt is (default its
+        last click), the ROI's centre when the lesion's prompts do not fit in one."""
         lesion = self._active
         prompts = self._prompts[lesion]
         positive = [np.array(c.index, float) for c in prompts.positive]
         negative = [np.array(c.index, float) for c in prompts.negative]
         box = prompts.box
-        if box is not None and not positive:
-            positive = [(np.array(box.lo, float) + np.array(box.hi, float)) / 2.0]
+        if box is not None and not any(box.contains(p) for p in positive):
+            # the box's centre stands for a click inside it (none given there)
+            positive.append((np.array(box.lo, float) + np.array(box.hi, float)) / 2.0)
         step = _Step(prompts_before, dict(self._prompts), lesion, lesion)
         if positive or lesion in self._bbox:
             anchors = positive + ([np.array(box.lo, float), np.array(box.hi, float)]
                                   if box is not None else []) + negative[-1:]
-            latest = (np.array(prompts.clicks[-1].index, float) if prompts.clicks
-                      else anchors[0])
+            if latest is None:
+                latest = (np.array(prompts.clicks[-1].index, float) if prompts.clicks
+                          else anchors[0])
             self._update(lesion, self._roi_for(lesion, anchors, latest), positive, negative,
                          box, step, sign if self.monotone else None)
         self._undo.append(step)
@@ -411,8 +420,10 @@ class InteractiveSession:
         others = (current > 0) & (current != lesion)
         np.maximum(neg, others.astype(np.float32), out=neg)
         prior = (current == lesion).astype(np.float32)
-        if box is not None and not prior.any():
-            prior = encode_box(shape, roi.to_model(box.lo), roi.to_model(box.hi))
+        if box is not None:
+            in_box = encode_box(shape, roi.to_model(box.lo), roi.to_model(box.hi))
+            if not (prior * in_box).any():  # the box is on no part of the lesion yet
+                np.maximum(prior, in_box, out=prior)
         prob = self.model.predict(image, pos, neg, prior)
         if not prior.any():  # a new lesion: optionally refine from the network's own mask
             for _ in range(self.first_prompt_passes - 1):
@@ -426,10 +437,7 @@ class InteractiveSession:
             if np.all(q >= 0) and np.all(q < new.shape):
                 new[tuple(q)] = False
         if box is not None:
-            keep = np.zeros_like(new)
-            lo = np.maximum(np.array(box.lo) - 1 - offset, 0)
-            hi = np.array(box.hi) + 2 - offset
-            keep[tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))] = True
+            keep = _box_keep(new, region == lesion, box, offset, positive)
             new &= keep
         seeds = []
         for p in positive:
@@ -466,3 +474,34 @@ class InteractiveSession:
                 lo_hi = [np.minimum(lo_hi[0], self._bbox[lesion][0]),
                          np.maximum(lo_hi[1], self._bbox[lesion][1])]
             self._bbox[lesion] = (lo_hi[0], lo_hi[1])
+
+
+def _box_keep(predicted: np.ndarray, lesion_before: np.ndarray, box: Box,
+              offset: np.ndarray, positive: list[np.ndarray]) -> np.ndarray:
+    """Where a lesion with ``box`` may have voxels, on the pasted region's grid (origin
+    ``offset``, voxel indices of the whole image): inside the box (one voxel of margin),
+    plus the parts of the lesion as it was that do not touch the box (a box trims the part
+    it is drawn on, e.g. a leak out of it, and never deletes a separate part drawn
+    elsewhere), plus the components of the ``predicted`` mask that hold a positive click
+    outside the box (the click says the lesion goes beyond it)."""
+    keep = np.zeros(predicted.shape, bool)
+    lo = np.maximum(np.array(box.lo) - 1 - offset, 0)
+    hi = np.array(box.hi) + 2 - offset
+    keep[tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))] = True
+    inside = keep.copy()
+    if lesion_before.any():
+        parts = cc3d.connected_components(lesion_before.astype(np.uint8), connectivity=26)
+        touching = np.unique(parts[inside & (parts > 0)])
+        keep |= (parts > 0) & ~np.isin(parts, touching)
+    outside = []
+    for p in positive:
+        q = tuple(np.round(p).astype(int) - offset)
+        if all(0 <= v < n for v, n in zip(q, keep.shape, strict=True)) and not inside[q]:
+            outside.append(q)
+    if outside:
+        with_click = predicted.copy()
+        for q in outside:
+            with_click[q] = True
+        parts = cc3d.connected_components(with_click.astype(np.uint8), connectivity=26)
+        keep |= np.isin(parts, [int(parts[q]) for q in outside])
+    return keep
