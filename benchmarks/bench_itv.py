@@ -163,7 +163,8 @@ def speed(cache: Path, seed: int, n_phases: int, out_dir: Path) -> dict:
     ref = info["end_exhale_phase"]
     phases = [str(folder / f"phase_{p:02d}.nii.gz") for p in range(n_phases)]
     cmd = [sys.executable, "-m", "tumorseg.cli.main", "itv", *phases, "-o", str(out_dir),
-           "--mask", str(folder / f"gtv_phase_{ref:02d}.nii.gz"), "--method", "propagate"]
+           "--mask", str(folder / f"gtv_phase_{ref:02d}.nii.gz"), "--reference-phase", str(ref),
+           "--method", "propagate", "--overwrite"]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t0

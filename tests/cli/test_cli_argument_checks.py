@@ -53,7 +53,7 @@ def test_phantom_overwrite_leaves_other_folders_alone(tmp_path, capsys):
     other.mkdir()
     (other / "notes.txt").write_text("keep me")
     _one_line_error(capsys, ["phantom", "--out", str(other), "--cases", "1", "--size", "small",
-                             "--overwrite"], "replaces only a phantom dataset")
+                             "--overwrite"], "replaces only an earlier phantom dataset")
     assert (other / "notes.txt").read_text() == "keep me"
 
 
@@ -138,6 +138,7 @@ def test_an_image_given_as_a_label_is_refused(abdomen, lung, tmp_path, capsys):
                     "case_000_0000.nii.gz: negative voxel values (min -1024): not a label map")
     assert not (tmp_path / "ei").exists()
     phases = [str(p) for p in sorted(lung.glob("phase_*.nii.gz"))]
-    _one_line_error(capsys, ["itv", *phases, "-o", str(tmp_path / "itv"), "--mask", phases[0]],
+    _one_line_error(capsys, ["itv", *phases, "-o", str(tmp_path / "itv"), "--mask", phases[0],
+                             "--reference-phase", "0"],
                     "phase_00.nii.gz: negative voxel values")
     assert not (tmp_path / "itv").exists()

@@ -28,11 +28,19 @@ def test_itv_end_to_end_on_a_lung_phantom(tmp_path, lung_case, capsys):
     phases = [str(folder / f"phase_{p:02d}.nii.gz") for p in range(case.n_phases)]
     argv = ["itv", *phases, "-o", str(out), "--mask",
             str(folder / f"gtv_phase_{exhale:02d}.nii.gz"), "--translation-only"]
+    # a mask needs the phase it was drawn on
+    assert main(argv) == 2
+    assert "--mask needs --reference-phase N" in capsys.readouterr().err
+    assert not out.exists()
+    # the default reference (for clicks and the detector) is end-exhale: the smallest SI
+    # breathing signal
+    from tumorseg.fourd import choose_reference_phase
+    assert signals[choose_reference_phase(case.phases)[0]] == pytest.approx(min(signals))
+    argv += ["--reference-phase", str(exhale)]
     assert main(argv) == 0, capsys.readouterr().err
     assert {p.name for p in out.iterdir()} == _expected_names(case.n_phases)
     summary = json.loads((out / "summary.json").read_text())
-    # the default reference is end-exhale: the smallest SI breathing signal
-    assert signals[summary["reference_phase"]] == pytest.approx(min(signals))
+    assert summary["reference_phase"] == exhale
     for p in range(case.n_phases):
         gtv = read_volume(out / f"gtv_phase_{p:02d}.nii.gz")
         assert gtv.same_grid(case.phases[0]) and gtv.array.dtype == np.uint8
@@ -70,6 +78,21 @@ def test_itv_both_methods_and_automatic_detection(tmp_path, capsys):
         gtv = read_volume(out / "per-phase" / f"gtv_phase_{p:02d}.nii.gz").array > 0
         assert dice(gtv, gtvs[p]) > 0.85
     assert abs(summary["amplitude_mm"]["z"] - 4 * phases[0].spacing[2]) <= phases[0].spacing[2]
+    # a second run into the same -o: refused, unless --overwrite, which leaves no stale file
+    again = ["itv", *files[:2], "-o", str(out), "--reference-phase", "1", "--translation-only"]
+    capsys.readouterr()
+    _one_line_error(capsys, again, "folder is not empty; choose a new -o, or add --overwrite")
+    assert main([*again, "--overwrite"]) == 0, capsys.readouterr().err
+    assert {p.name for p in out.iterdir()} == _expected_names(2)  # no per-phase/, no phase 02
+    assert json.loads((out / "summary.json").read_text())["n_phases"] == 2
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    capsys.readouterr()
+    _one_line_error(capsys, ["itv", *files, "-o", str(other), "--reference-phase", "1",
+                             "--overwrite"], "--overwrite replaces only an earlier itv output")
+    assert (other / "notes.txt").read_text() == "mine"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
 
 
 @pytest.fixture
@@ -91,7 +114,10 @@ def _one_line_error(capsys, argv, expected: str) -> None:
 def test_one_line_errors(tmp_path, capsys, two_phases):
     files, mask = two_phases
     out = str(tmp_path / "out")
-    _one_line_error(capsys, ["itv", files[0], "-o", out, "--mask", mask], "only one phase")
+    _one_line_error(capsys, ["itv", files[0], "-o", out, "--mask", mask, "--reference-phase",
+                             "0"], "only one phase")
+    _one_line_error(capsys, ["itv", *files, "-o", out, "--mask", mask],
+                    "--mask needs --reference-phase N")
     _one_line_error(capsys, ["itv", *files, "-o", out, "--mask", mask, "--click", "20,20,14"],
                     "give one source of the reference GTV")
     _one_line_error(capsys, ["itv", *files, "-o", out, "--mask", mask, "--reference-phase", "5"],
@@ -99,7 +125,8 @@ def test_one_line_errors(tmp_path, capsys, two_phases):
     small = read_volume(mask)
     shifted = write_volume(type(small)(small.array, small.spacing, (0.0, 0.0, 0.0)),
                            tmp_path / "elsewhere.nii.gz")
-    _one_line_error(capsys, ["itv", *files, "-o", out, "--mask", str(shifted)],
+    _one_line_error(capsys, ["itv", *files, "-o", out, "--mask", str(shifted),
+                             "--reference-phase", "0"],
                     "elsewhere.nii.gz: grid differs from the phases: origin")
     assert not (tmp_path / "out").exists()
 

@@ -118,7 +118,8 @@ def test_summary_has_no_click_method_without_clicks(tmp_path, capsys, phase_file
     phases, gtvs = moving_tumor([(0, 0, 0)])
     mask = write_volume(phases[0].with_array(gtvs[0].astype(np.uint8)), tmp_path / "g.nii.gz")
     out = tmp_path / "out"
-    argv = ["itv", *phase_files, "-o", str(out), "--mask", str(mask), "--click-method", "model",
+    argv = ["itv", *phase_files, "-o", str(out), "--mask", str(mask), "--reference-phase", "0",
+            "--click-method", "model",
             "--method", "propagate", "--translation-only"]
     assert main(argv) == 0, capsys.readouterr().err
     summary = json.loads((out / "summary.json").read_text())

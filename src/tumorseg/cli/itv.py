@@ -30,8 +30,9 @@ from tumorseg.fourd.gtv_source import (
     DEFAULT_CLICK_METHOD,
     click_session_factory,
 )
-from tumorseg.fourd.outputs import write_rtstruct_output
+from tumorseg.fourd.outputs import is_itv_output, write_rtstruct_output
 from tumorseg.io import parse_point, point_to_index
+from tumorseg.io.atomic import atomic_folder, replaceable_folder
 
 __all__ = ["itv_command"]
 
@@ -84,10 +85,11 @@ def itv_command(
              "per-phase: segment every phase on its own; both: run both and report their "
              "agreement (the files hold the propagated GTVs).")] = MethodOption.propagate,
     reference_phase: Annotated[int | None, typer.Option(
-        help="Phase the GTV is drawn on (0-based, breathing order). Default: end-exhale = "
-             "the phase with the smallest lung air volume.", show_default=False)] = None,
+        help="Phase the GTV is drawn on (0-based, breathing order); required with --mask. "
+             "Default for --click and the automatic detector: end-exhale = the phase with the "
+             "smallest lung air volume.", show_default=False)] = None,
     mask: Annotated[Path | None, typer.Option(
-        help="The GTV on the reference phase (label file on the phases' grid).",
+        help="The GTV drawn on phase --reference-phase (label file on the phases' grid).",
         show_default=False)] = None,
     click: Annotated[list[str] | None, typer.Option(
         help="A click X,Y,Z on the tumor in the reference phase (repeatable), segmented by "
@@ -112,6 +114,9 @@ def itv_command(
     translation_only: Annotated[bool, typer.Option(
         "--translation-only", help="Propagate by translation only (no B-spline).")] = False,
     device: Annotated[str, typer.Option(help="Device of the click-guided model.")] = "cpu",
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace an earlier itv output in -o, whole (default: -o must be "
+                            "new or empty).")] = False,
 ) -> None:
     """GTV on every respiratory phase of a 4D CT, the ITV (their union), the maximum intensity
     projection, and the tumor motion.
@@ -125,12 +130,20 @@ def itv_command(
     Writes OUT/gtv_phase_XX.nii.gz, itv.nii.gz, mip.nii.gz, motion.csv (centroid per phase,
     LPS mm; volume mL), motion.png, itv_on_mip.png and summary.json (amplitude per axis,
     volumes, warnings); for DICOM phases also rtstruct.dcm (ITV and GTVs on the reference
-    phase's series).
+    phase's series). OUT must be new or empty; --overwrite replaces an earlier itv output
+    there whole (no file of the earlier run is left). The files appear only when all are
+    written.
 
-    Example: tumorseg itv case_000/phase_*.nii.gz -o itv_out --mask gtv_ref.nii.gz
+    Example: tumorseg itv case_000/phase_*.nii.gz -o itv_out --mask gtv_05.nii.gz
+    --reference-phase 5
     """
     if mask is not None and click:
         raise InputError("--mask and --click: give one source of the reference GTV, not both")
+    if mask is not None and reference_phase is None:
+        raise InputError(f"{mask}: --mask needs --reference-phase N, the phase (0-based, "
+                         "breathing order) the mask was drawn on; a mask taken for another "
+                         "phase shifts every GTV by the tumor's motion")
+    replaceable_folder(out, overwrite, is_itv_output, "itv output (its summary.json)", "-o")
     with status("reading phases"):
         phase_set = load_phases(phases)
     with status("choosing the reference phase"):
@@ -171,20 +184,23 @@ def itv_command(
                  "per_phase_segmenter": name if method != MethodOption.propagate else None,
                  "registration_settings": {"margin_mm": margin_mm,
                                            "deformable": not translation_only}}
-        write_itv_outputs(result, phase_set, out, extra, progress=wrap)
-    if phase_set.dicom_files is not None:
-        with status("writing the RTSTRUCT"):
-            _rtstruct(result, phase_set, out)
+        with atomic_folder(out, replace=True) as staging:
+            write_itv_outputs(result, phase_set, staging, extra, progress=wrap)
+            if phase_set.dicom_files is not None:
+                with status("writing the RTSTRUCT"):
+                    _rtstruct(result, phase_set, staging, out)
     _print_table(result, phase_set.names, phase_set.grid.voxel_volume_mm3)
     console.print(f"wrote {out}/ (gtv_phase_00…{len(phase_set) - 1:02d}, itv, mip, motion.csv, "
                   "motion.png, itv_on_mip.png, summary.json)")
 
 
-def _rtstruct(result: Any, phase_set: Any, out: Path) -> None:
-    """RTSTRUCT beside the NIfTI outputs; a problem with it is a warning, not a failure."""
+def _rtstruct(result: Any, phase_set: Any, staging: Path, out: Path) -> None:
+    """RTSTRUCT beside the NIfTI outputs (written into ``staging``, which becomes ``out``); a
+    problem with it is a warning, not a failure."""
     try:
-        path = write_rtstruct_output(result, phase_set, out)
-        console.print(f"wrote {path} (ITV and GTVs on phase {result.reference_phase:02d})")
+        path = write_rtstruct_output(result, phase_set, staging)
+        console.print(f"wrote {out / path.name} (ITV and GTVs on phase "
+                      f"{result.reference_phase:02d})")
     except (InputError, ImportError) as exc:
         err_console.print(f"[yellow]warning:[/yellow] no RTSTRUCT written: {exc}")
 

@@ -58,11 +58,28 @@ def _motion_json(m: Motion) -> dict[str, Any]:
             "volumes_ml": [round(float(v), 4) for v in m.volumes_ml]}
 
 
+#: ``summary.json["tool"]`` of every ``tumorseg itv`` output folder.
+ITV_SUMMARY_TOOL = "tumorseg itv"
+
+
+def is_itv_output(folder: Path) -> bool:
+    """Whether ``folder`` holds an earlier ``tumorseg itv`` output (its summary.json says so;
+    summaries written before the "tool" key are known by their reference phase and phase
+    names)."""
+    try:
+        doc = json.loads((Path(folder) / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and (doc.get("tool") == ITV_SUMMARY_TOOL
+                                      or {"reference_phase", "phase_names"} <= doc.keys())
+
+
 def summary_dict(result: ITVResult, phases: PhaseSet, extra: dict[str, Any] | None = None
                  ) -> dict[str, Any]:
     """The JSON summary of a run (see :func:`write_itv_outputs`)."""
     grid = phases.grid
     doc: dict[str, Any] = {
+        "tool": ITV_SUMMARY_TOOL,
         "method": result.method,
         "n_phases": len(phases),
         "phase_names": list(phases.names),

@@ -10,10 +10,11 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-__all__ = ["atomic_folder", "atomic_path", "atomic_write_text", "require_empty_folder"]
+__all__ = ["atomic_folder", "atomic_path", "atomic_write_text", "replaceable_folder",
+           "require_empty_folder"]
 
 
 def _suffixes(path: Path) -> str:
@@ -72,19 +73,47 @@ def require_empty_folder(path: str | os.PathLike[str]) -> Path:
     return dest
 
 
+def replaceable_folder(path: str | os.PathLike[str], overwrite: bool,
+                       ours: Callable[[Path], bool], what: str, option: str) -> Path:
+    """``path`` when it is new or empty, or, with ``overwrite``, when ``ours(path)`` says it
+    holds an earlier output of the same kind (``what``, e.g. "phantom dataset"); else
+    ``InputError`` naming the folder, ``option`` and ``--overwrite``. Nothing is deleted."""
+    from tumorseg.errors import InputError
+
+    dest = Path(path)
+    if dest.exists() and not dest.is_dir():
+        raise InputError(f"{dest}: exists and is not a folder ({option})")
+    if not dest.exists() or not any(dest.iterdir()):
+        return dest
+    if not overwrite:
+        raise InputError(f"{dest}: folder is not empty; choose a new {option}, or add "
+                         f"--overwrite to replace an earlier {what} there")
+    if not ours(dest):
+        raise InputError(f"{dest}: --overwrite replaces only an earlier {what}; this folder "
+                         "is something else, left untouched")
+    return dest
+
+
 @contextlib.contextmanager
-def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_folder(path: str | os.PathLike[str], replace: bool = False) -> Iterator[Path]:
     """Yield a fresh hidden folder beside ``path``; on success rename it to ``path``, on any
     exception remove it. ``path`` must not exist or be an empty folder (``InputError``
-    otherwise); parent folders are created."""
-    dest = require_empty_folder(path)
+    otherwise) unless ``replace``: then a folder already at ``path`` is swapped out for the
+    new one and deleted only after the new one is in place. Parent folders are created."""
+    dest = Path(path) if replace else require_empty_folder(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-", dir=dest.parent))
+    old = None
     try:
         yield tmp
-        if dest.exists():
+        if dest.exists() and replace and any(dest.iterdir()):
+            old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
+            os.replace(dest, old / dest.name)
+        elif dest.exists():
             dest.rmdir()
         os.replace(tmp, dest)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from tumorseg.errors import InputError
+from tumorseg.io.atomic import replaceable_folder
 from tumorseg.phantoms.dataset import PhantomCase, write_case, write_dataset_json
 
 __all__ = ["KINDS", "PhantomKind", "case_seed", "generate_dataset", "iter_cases", "make_case"]
@@ -142,25 +143,22 @@ def _write_one(kind: str, seed: int, split: str, size: str, out: Path,
 _PHANTOM_REFERENCE = "tumorseg synthetic phantom"
 
 
+def _is_phantom_dataset(folder: Path) -> bool:
+    """Whether ``folder`` holds a phantom dataset (its dataset.json names it)."""
+    try:
+        doc = json.loads((folder / "dataset.json").read_text(encoding="utf-8"))
+        return str(doc.get("reference", "")).startswith(_PHANTOM_REFERENCE)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def _prepare_output(out: Path, overwrite: bool) -> None:
     """Refuse a non-empty ``out``; with ``overwrite``, empty it when it is a phantom dataset."""
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a folder (--out)")
-    if not out.exists() or not any(out.iterdir()):
-        return
-    if not overwrite:
-        raise InputError(f"{out}: folder is not empty; choose a new --out, or add --overwrite "
-                         "to replace an earlier phantom dataset there")
-    try:
-        doc = json.loads((out / "dataset.json").read_text(encoding="utf-8"))
-        ours = str(doc.get("reference", "")).startswith(_PHANTOM_REFERENCE)
-    except (OSError, ValueError, AttributeError):
-        ours = False
-    if not ours:
-        raise InputError(f"{out}: --overwrite replaces only a phantom dataset (its "
-                         "dataset.json names tumorseg synthetic phantom); this folder is "
-                         "something else, left untouched")
-    shutil.rmtree(out)
+    replaceable_folder(out, overwrite, _is_phantom_dataset,
+                       "phantom dataset (its dataset.json names tumorseg synthetic phantom)",
+                       "--out")
+    if out.exists() and any(out.iterdir()):
+        shutil.rmtree(out)
 
 
 def generate_dataset(
