@@ -104,6 +104,15 @@ def test_prior_file_clicks_go_to_the_lesion_under_them(image, tiny_model, tmp_pa
     assert arr[31, 29, 8] == 2          # refined the prior lesion it fell on
     assert arr[12, 12, 5] == 3          # a missed lesion: a new one
     assert (arr[2:5, 2:5, 1:3] == 1).all()  # far from every click: untouched
+    # the same prior saved flipped (another axis order and sign): the same result
+    from tests.io.test_flipped_inputs import flipped
+
+    flip_path = write_volume(flipped(src.with_array(prior, modality="SEG")),
+                             tmp_path / "prior_flipped.nii.gz")
+    out2 = tmp_path / "p2.nii.gz"
+    assert main(["segment", str(image), "--prior", str(flip_path), "--click", "31,29,8",
+                 "--click", "12,12,5", "--model", str(tiny_model), "-o", str(out2)]) == 0
+    np.testing.assert_array_equal(read_volume(out2).array, arr)
 
 
 def test_refinement_option_overrides_the_model_folder(image, tiny_model, tmp_path, capsys):

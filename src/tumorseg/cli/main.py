@@ -1,7 +1,9 @@
 """Entry point of the ``tumorseg`` command.
 
 Errors: a :class:`~tumorseg.errors.TumorsegError` prints one line (``error: …``) and exits
-with status 2; anything unexpected prints one line and exits with status 1. ``--verbose``
+with status 2, as does an operating-system error on a named file (``error: PATH: No such
+file or directory``: an output under a folder that cannot be made, a read-only folder, a
+full disk); anything unexpected prints one line and exits with status 1. ``--verbose``
 (before the command) shows the traceback and debug logging.
 """
 
@@ -201,6 +203,16 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         print("error: out of memory (try a smaller input or --fast options)", file=sys.stderr)
         return 1
+    except OSError as exc:
+        if _state["verbose"]:
+            err_console.print_exception()
+        if exc.filename is None:  # no file to name (a socket, a pipe): the last resort below
+            print(f"error: unexpected {type(exc).__name__}: {exc} (run with --verbose for "
+                  "details)", file=sys.stderr)
+            return 1
+        # an unwritable or missing path (-o /proc/x/out.csv, a read-only folder, a full disk)
+        print(f"error: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # the CLI's last resort: one line, not a traceback
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # usage errors from typer/click
             exc.show()

@@ -14,7 +14,8 @@ from rich.table import Table
 
 from tumorseg.cli.common import console, err_console, status
 from tumorseg.errors import InputError
-from tumorseg.io import Volume, read_volume
+from tumorseg.io import Volume, label_map_array, read_volume
+from tumorseg.measure.pet import check_suv
 
 __all__ = ["ImageArgument", "InstancesOption", "MaskArgument", "ModalityOption",
            "lesion_rich_table", "load_inputs", "measure_command"]
@@ -78,10 +79,16 @@ def load_inputs(image: Path, mask: Path, pet: Path | None, organs: Path | None,
         img = _read(image, "image")
         msk = _read(mask, "mask")
         assert img is not None and msk is not None
+        msk = msk.with_array(label_map_array(msk, mask))  # a swapped image and mask: refused
         img, guessed = _with_modality(img, modality)
         names = load_organ_names(organs, organ_names) if organs is not None else {}
+        pet_volume, organ_volume = _read(pet, "--pet"), _read(organs, "--organs")
+        if pet_volume is not None:
+            check_suv(pet_volume, pet)
+        if organ_volume is not None:
+            organ_volume = organ_volume.with_array(label_map_array(organ_volume, organs))
         result = measure_case(
-            img, msk, pet=_read(pet, "--pet"), organs=_read(organs, "--organs"),
+            img, msk, pet=pet_volume, organs=organ_volume,
             organ_names=names, uncertainty=_read(uncertainty, "--uncertainty"),
             instances=instances.value)  # type: ignore[arg-type]
     inputs = {"image": str(image), "mask": str(mask),

@@ -21,7 +21,8 @@ from tumorseg.interactive.prompts import Box
 from tumorseg.io import (
     CoordSystem,
     Volume,
-    check_same_grid,
+    align_to_grid,
+    label_map_array,
     parse_point,
     point_to_index,
     read_volume,
@@ -88,8 +89,8 @@ def _prior(spec: str, volume: Volume, device: str) -> np.ndarray | None:
     if not path.exists():
         raise InputError(f"--prior {spec}: expected auto, none or a mask file")
     mask = read_volume(path)
-    check_same_grid(volume, mask, what_a=str(volume.source), what_b=str(path))
-    return np.asarray(mask.array)
+    mask = align_to_grid(mask, volume, str(path), str(volume.source))  # flipped saves too
+    return label_map_array(mask, path)
 
 
 def segment_command(

@@ -22,7 +22,7 @@ import numpy as np
 
 from tumorseg.errors import GeometryMismatchError, InputError, TumorsegError
 from tumorseg.fourd.reference import AIR_HU
-from tumorseg.io import Volume, check_same_grid, label_map_array, read_volume
+from tumorseg.io import Volume, align_to_grid, label_map_array, read_volume
 
 __all__ = [
     "CLICK_METHODS",
@@ -45,7 +45,7 @@ def gtv_from_mask(path: str | os.PathLike[str], grid: Volume) -> np.ndarray:
     if mask.is_multichannel:
         raise InputError(f"{path}: the reference mask must be 3D, got {mask.n_channels} channels")
     try:
-        check_same_grid(grid, mask, what_a="the phases", what_b=str(path))
+        mask = align_to_grid(mask, grid, str(path), "the phases")  # flipped saves too
     except GeometryMismatchError as exc:
         raise GeometryMismatchError(f"reference mask {exc}") from None
     gtv = label_map_array(mask, path) > 0

@@ -39,7 +39,7 @@ def check_same_grid(
     a: Volume, b: Volume, what_a: str | None = None, what_b: str | None = None
 ) -> None:
     """Raise :class:`GeometryMismatchError` naming both inputs when their grids differ."""
-    diffs = grid_differences(a, b)
+    diffs = grid_differences(b, a)  # the message names b first: its values come first
     if diffs:
         name_a = what_a or a.source or "first volume"
         name_b = what_b or b.source or "second volume"

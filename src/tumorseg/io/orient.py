@@ -72,12 +72,14 @@ def to_lps(volume: Volume) -> Volume:
     return reorient(volume, target)
 
 
-def align_to_grid(volume: Volume, reference: Volume) -> Volume:
+def align_to_grid(volume: Volume, reference: Volume, what: str | None = None,
+                  what_reference: str | None = None) -> Volume:
     """Rearrange ``volume`` onto ``reference``'s grid exactly, or raise.
 
     Succeeds when both hold the same voxel lattice in a different axis order or sign
-    (as the real DICOM series and its organ-label NIfTI do). Raises
-    :class:`GeometryMismatchError` naming ``volume.source`` otherwise.
+    (as the real DICOM series and its organ-label NIfTI do, or a mask saved flipped).
+    Raises :class:`GeometryMismatchError` naming ``what`` (default ``volume.source``) and
+    ``what_reference`` (default ``reference.source``) otherwise, ``volume``'s values first.
     """
     if not grid_differences(volume, reference):
         return volume
@@ -88,7 +90,7 @@ def align_to_grid(volume: Volume, reference: Volume) -> Volume:
     diffs = grid_differences(moved, reference)
     if diffs:
         raise GeometryMismatchError(
-            f"{volume.source or 'volume'}: grid differs from "
-            f"{reference.source or 'the reference'}: " + "; ".join(diffs)
+            f"{what or volume.source or 'volume'}: grid differs from "
+            f"{what_reference or reference.source or 'the reference'}: " + "; ".join(diffs)
         )
     return moved

@@ -30,7 +30,7 @@ from typing import Any
 import cc3d
 import numpy as np
 
-from tumorseg.io import Volume, align_to_grid, check_same_grid, to_lps
+from tumorseg.io import Volume, align_to_grid, to_lps
 from tumorseg.measure.diameters import boundary_voxels, max_diameter_3d, recist_axes
 from tumorseg.measure.instances import InstanceMode, lesion_instances
 from tumorseg.measure.organs import OUTSIDE_ORGANS, majority_organ
@@ -183,11 +183,12 @@ def measure_case(
         GeometryMismatchError: the mask, organs or uncertainty are on another grid.
     """
     image = image.channel(0) if image.is_multichannel else image
-    check_same_grid(image, mask, image.source or "image", mask.source or "mask")
+    # the same lattice stored in another axis order or sign (a flipped save) is rearranged
+    mask = align_to_grid(mask, image, mask.source or "mask", image.source or "image")
     notes: list[str] = []
     if uncertainty is not None:
-        check_same_grid(mask, uncertainty, mask.source or "mask",
-                        uncertainty.source or "uncertainty")
+        uncertainty = align_to_grid(uncertainty, mask, uncertainty.source or "uncertainty",
+                                    mask.source or "mask")
     if organs is not None:
         organs = align_to_grid(organs, mask)
     pet_resampled = None

@@ -28,10 +28,37 @@ from scipy.signal import fftconvolve
 from tumorseg.io import Volume
 from tumorseg.io.grid import grid_differences
 
-__all__ = ["SUV_PEAK_RADIUS_MM", "PetStats", "pet_on_grid", "pet_stats", "sphere_kernel"]
+__all__ = ["MAX_PLAUSIBLE_SUV", "SUV_PEAK_RADIUS_MM", "PetStats", "check_suv", "pet_on_grid",
+           "pet_stats", "sphere_kernel"]
 
 #: Radius of a 1 mL sphere in mm: (3 / (4π) · 1000 mm³)^(1/3) ≈ 6.2035 mm.
 SUV_PEAK_RADIUS_MM: float = float((3.0 * 1000.0 / (4.0 * np.pi)) ** (1.0 / 3.0))
+
+
+#: Above this a "SUV" image holds activity (Bq/mL) or counts: even the bladder and the
+#: hottest tumours stay well below 100 g/mL body-weight SUV.
+MAX_PLAUSIBLE_SUV = 200.0
+#: Below this it is no PET at all (a CT reaches −1000 HU); reconstruction noise gives PETs
+#: slightly negative voxels, so a little below zero is accepted.
+MIN_PLAUSIBLE_SUV = -5.0
+
+
+def check_suv(pet: Volume, path: object) -> None:
+    """Refuse (``InputError`` naming ``path``) an image that cannot be a PET in SUV: recorded
+    as CT or MR, values far below zero (a CT), or values above :data:`MAX_PLAUSIBLE_SUV`
+    (activity in Bq/mL or counts: DICOM PET folders are converted to SUV when read)."""
+    from tumorseg.errors import InputError
+
+    if pet.modality in ("CT", "MR"):
+        raise InputError(f"{path}: recorded as {pet.modality}, not a PET in SUV")
+    arr = pet.array if not pet.is_multichannel else pet.array[0]
+    low, high = float(arr.min(initial=0.0)), float(arr.max(initial=0.0))
+    if low < MIN_PLAUSIBLE_SUV:
+        raise InputError(f"{path}: values down to {low:.0f}: not a PET in SUV (a CT?)")
+    if high > MAX_PLAUSIBLE_SUV:
+        raise InputError(f"{path}: values up to {high:.0f}: not SUV (activity in Bq/mL or "
+                         "counts?); give the SUV image, or the DICOM PET folder, which is "
+                         "converted to SUV when read")
 
 
 @dataclass(frozen=True)

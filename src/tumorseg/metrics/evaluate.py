@@ -17,7 +17,7 @@ from pathlib import Path
 from tumorseg import __version__
 from tumorseg.errors import InputError
 from tumorseg.io import (
-    check_same_grid,
+    align_to_grid,
     is_image_path,
     label_map_array,
     read_volume,
@@ -130,7 +130,8 @@ def evaluate_pair(pair: CasePair, config: MetricsConfig | None = None) -> CaseMe
     config = config or MetricsConfig()
     ref_vol = read_volume(pair.gt)
     pred_vol = read_volume(pair.pred)
-    check_same_grid(ref_vol, pred_vol, what_a=str(pair.gt), what_b=str(pair.pred))
+    # the same lattice stored in another axis order or sign (a flipped save) is rearranged
+    pred_vol = align_to_grid(pred_vol, ref_vol, str(pair.pred), str(pair.gt))
     pred = label_map_array(pred_vol, pair.pred)
     ref = label_map_array(ref_vol, pair.gt)
     labels = evaluate_labels(pred, ref, ref_vol.spacing, config)

@@ -261,13 +261,13 @@ def _check_case(case: CaseFiles, n_channels: int) -> None:
             if h.channels != 1:
                 raise InputError(f"{p}: {h.channels} channels in one file; expected 1")
     for p, h in zip(case.images[1:], headers[1:], strict=True):
-        diffs = _header_differences(headers[0], h)
+        diffs = _header_differences(h, headers[0])
         if diffs:
             raise GeometryMismatchError(f"{p}: grid differs from {case.images[0]}: "
                                         + "; ".join(diffs))
     if case.label is not None:
         h = _header(case.label)
-        diffs = _header_differences(headers[0], h)
+        diffs = _header_differences(h, headers[0])
         if diffs:
             raise GeometryMismatchError(f"{case.label}: label grid differs from image "
                                         f"{case.images[0]}: " + "; ".join(diffs))
