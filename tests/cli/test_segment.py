@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cc3d
 import numpy as np
 import pytest
 import torch
@@ -154,4 +155,28 @@ def test_prior_auto_keeps_the_automatic_lesions(tiny_model, tmp_path):
                  "-o", str(out)]) == 0
     mask = read_volume(out).array
     assert np.all(mask[found] > 0)  # every voxel the automatic model found is kept
-    assert mask[click] > 0
+    n_auto = int(cc3d.connected_components(found, connectivity=26).max())
+    assert mask[click] == n_auto + 1  # ":9" named a new lesion, after the automatic ones
+
+
+def test_lesion_plan_with_and_without_a_prior():
+    from tumorseg.cli.segment import _plan_lesions
+
+    start = np.zeros((10, 10, 10), np.uint16)
+    start[1:3, 1:3, 1:3] = 1
+    start[6:8, 6:8, 6:8] = 2
+    prompts = [("pos", None, (1, 1, 1), "a"),   # on prior lesion 1
+               ("pos", None, (4, 4, 4), "b"),   # on nothing: one new lesion
+               ("neg", None, (5, 5, 5), "c"),   # on nothing: the same new lesion
+               ("pos", 2, (0, 9, 0), "d"),      # :2
+               ("box", 7, ((0, 0, 8), (2, 2, 9)), "e")]  # :7
+
+    def groups(plan):
+        return {k: sum(len(v) for v in p.values()) for k, p in plan.items()}
+
+    assert groups(_plan_lesions(prompts, np.zeros_like(start), False, False)) == {
+        1: 3, 2: 1, 7: 1}
+    # a prior file: ":2" is the file's lesion 2
+    assert groups(_plan_lesions(prompts, start, True, False)) == {1: 1, 3: 2, 2: 1, 7: 1}
+    # --prior auto: every ":L" is a new lesion after the automatic ones
+    assert groups(_plan_lesions(prompts, start, True, True)) == {1: 1, 3: 2, 4: 1, 5: 1}

@@ -8,7 +8,7 @@ that lesion's box, then its positive clicks in order, then its negative clicks i
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import typer
@@ -72,6 +72,47 @@ def _check_contradictions(prompts: list[tuple[str, int | None, object, str]]) ->
                              "as both a positive and a negative click")
 
 
+def _plan_lesions(prompts: list[tuple[str, int | None, Any, str]], start: np.ndarray,
+                  has_prior: bool, renumber: bool) -> dict[int, dict[str, list]]:
+    """Group the prompts by output lesion: ``{lesion: {"box": [...], "pos": [...],
+    "neg": [...]}}`` in the order lesions first appear.
+
+    Without ``:L`` a prompt goes to the prior lesion under it (under a box's centre), else
+    to one new lesion. ``:L`` is lesion L of the output: of a prior file, the file's own
+    lesion L. With ``renumber`` (``--prior auto``, whose numbering nobody knows before it
+    runs) each ``:L`` names a new lesion instead, numbered after the prior's; the mapping is
+    printed."""
+    top = int(start.max()) if has_prior else 0
+    next_free = [top + 1]
+    renamed: dict[int, int] = {}
+
+    def new_lesion() -> int:
+        next_free[0] += 1
+        return next_free[0] - 1
+
+    unlabeled_new: int | None = None
+    plan: dict[int, dict[str, list]] = {}
+    for kind, lesion, value, _ in prompts:
+        if lesion is None:
+            at = value if kind != "box" else tuple(
+                (a + b) // 2 for a, b in zip(*value, strict=True))
+            lesion = int(start[at])
+            if not lesion:
+                if unlabeled_new is None:
+                    unlabeled_new = new_lesion() if has_prior else 1
+                lesion = unlabeled_new
+        elif renumber:
+            if lesion not in renamed:
+                renamed[lesion] = new_lesion()
+            lesion = renamed[lesion]
+        item = Box(*value, lesion) if kind == "box" else value
+        plan.setdefault(lesion, {"box": [], "pos": [], "neg": []})[kind].append(item)
+    if renamed:
+        pairs = ", ".join(f":{a} → lesion {b}" for a, b in renamed.items())
+        console.print(f"--prior auto found {top} lesion(s); new lesions: {pairs}")
+    return plan
+
+
 def _prior(spec: str, volume: Volume, device: str) -> np.ndarray | None:
     choice = spec.strip()
     if choice.lower() == "none":
@@ -102,7 +143,9 @@ def segment_command(
     click: Annotated[list[str] | None, typer.Option(
         "--click", "-c", help="Positive click X,Y,Z, or X,Y,Z:L for lesion L. Without L: "
                               "lesion 1, or with --prior the prior lesion under the click "
-                              "(one new lesion where there is none). Repeat for more.")
+                              "(one new lesion where there is none). With --prior FILE, L is "
+                              "the file's lesion L; with --prior auto, each L names a new "
+                              "lesion (numbered after the automatic ones). Repeat for more.")
     ] = None,
     negative: Annotated[list[str] | None, typer.Option(
         "--negative", "-n", help="Negative click X,Y,Z[:L]. Repeat for more.")] = None,
@@ -163,17 +206,8 @@ def segment_command(
             model, device=device, threads=threads,
             refinement=override(refine))
         session = InteractiveSession(volume, model=loaded, prior=prior_mask, channel=channel)
-    # without ":L", a prompt goes to the prior lesion under it, else to one new lesion
-    start = session.mask
-    fresh = int(start.max()) + 1 if prior_mask is not None else 1
-    plan: dict[int, dict[str, list]] = {}
-    for kind, lesion, value, _ in prompts:
-        if lesion is None:
-            at = value if kind != "box" else tuple(
-                (a + b) // 2 for a, b in zip(*value, strict=True))  # type: ignore[misc]
-            lesion = int(start[at]) or fresh  # type: ignore[index]
-        item = Box(*value, lesion) if kind == "box" else value  # type: ignore[misc]
-        plan.setdefault(lesion, {"box": [], "pos": [], "neg": []})[kind].append(item)
+    plan = _plan_lesions(prompts, session.mask, prior_mask is not None,
+                         renumber=prior.strip().lower() == "auto")
     seconds = []
     for lesion in plan:
         session.select_lesion(lesion)
