@@ -79,6 +79,14 @@ def test_train_checks_the_fold_before_writing(abdomen, tmp_path, capsys):
       "{tmp}/seg.nii.gz"], "seg.nii.gz: -o writes one DICOM SEG file; name it *.dcm"),
     (["segment", "{data}/imagesTr/case_000_0000.nii.gz", "--click", "5,5,5", "-o",
       "{tmp}/mask.txt"], "mask.txt: -o writes the instance mask"),
+    (["evaluate", "{data}/labelsTr", "{data}/labelsTr", "-o", "{tmp}/metrics.csv"],
+     "metrics.csv: -o takes a folder here, named without a file suffix such as .csv"),
+    (["train", "{data}", "-o", "{tmp}/model.json", "--epochs", "1"],
+     "model.json: -o takes a folder here"),
+    (["itv", "{data}/imagesTr/case_000_0000.nii.gz", "-o", "{tmp}/itv.nii.gz"],
+     "itv.nii.gz: -o takes a folder here"),
+    (["convert", "{data}/imagesTr/case_000_0000.nii.gz", "-o", "{tmp}/ct.txt"],
+     "ct.txt: not an image file name"),
 ])
 def test_output_names_are_checked(abdomen, tmp_path, capsys, command, expected):
     argv = [a.format(data=abdomen, tmp=tmp_path) for a in command]
@@ -142,3 +150,10 @@ def test_an_image_given_as_a_label_is_refused(abdomen, lung, tmp_path, capsys):
                              "--reference-phase", "0"],
                     "phase_00.nii.gz: negative voxel values")
     assert not (tmp_path / "itv").exists()
+
+
+def test_serve_data_must_be_a_folder(tmp_path, capsys):
+    f = tmp_path / "ct.nii.gz"
+    f.write_bytes(b"x")
+    _one_line_error(capsys, ["serve", "--data", str(f)],
+                    "ct.nii.gz: is a file; --data takes the folder of studies")

@@ -105,3 +105,16 @@ def test_volume_rejects_bad_arrays():
         Volume(np.zeros((4, 4)), spacing=(1, 1, 1))
     with pytest.raises(ValueError, match="spacing must be positive"):
         Volume(np.zeros((4, 4, 4)), spacing=(1, 0, 1))
+
+
+def test_folder_names_that_look_like_files_are_refused(tmp_path):
+    from tumorseg.errors import InputError
+    from tumorseg.io.atomic import require_folder_name
+
+    for name in ("liver.v2", "run.final", "results", "abdomen.2026"):
+        assert require_folder_name(tmp_path / name, "-o", "") == tmp_path / name
+    with pytest.raises(InputError, match=r"metrics\.csv: -o takes a folder here"):
+        require_folder_name(tmp_path / "metrics.csv", "-o", "")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError, match="file: exists and is not a folder"):
+        require_folder_name(tmp_path / "file", "-o", "")

@@ -101,3 +101,4 @@ def test_itv_reference_mask_may_be_flipped(case):
     _, msk, flip, mvol = case
     np.testing.assert_array_equal(gtv_from_mask(flip, mvol), mvol.array > 0)
     np.testing.assert_array_equal(gtv_from_mask(msk, mvol), mvol.array > 0)
+

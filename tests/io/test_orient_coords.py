@@ -51,6 +51,9 @@ def test_parse_point_and_voxel_coords(oblique_volume):
         parse_point("1,2")
     with pytest.raises(InputError, match="outside the image"):
         point_to_index(oblique_volume, (30, 0, 0))
+    assert point_to_index(oblique_volume, (3.0, 4.0, 5.0)) == (3, 4, 5)
+    with pytest.raises(InputError, match=r"--click 3\.5,4,5: voxel indices are whole numbers"):
+        point_to_index(oblique_volume, (3.5, 4, 5), what="--click 3.5,4,5")
 
 
 def test_mm_coords_map_to_the_voxel_at_that_position(oblique_volume):

@@ -11,6 +11,7 @@ import typer
 from tumorseg.cli.common import console
 from tumorseg.errors import InputError
 from tumorseg.io import is_image_path, read_channels, write_dicom_series, write_volume
+from tumorseg.io.atomic import require_folder_name
 
 __all__ = ["convert_command"]
 
@@ -41,9 +42,7 @@ def convert_command(
     """
     volume = read_channels(inputs, modality=modality)
     if not is_image_path(output):
-        if output.suffix[1:].isalpha():
-            raise InputError(f"{output}: not an image file name (.nii.gz, .nii, .nrrd, .mha); "
-                             "a DICOM series folder is named without a suffix")
+        require_folder_name(output, "-o", "an image file name (.nii.gz, .nii, .nrrd, .mha)")
         if dtype is not None:
             raise InputError(f"--dtype {dtype}: a DICOM series stores CT as int16 HU")
         paths = write_dicom_series(volume, output)

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from tumorseg.cli.common import console, err_console, track
 from tumorseg.errors import InputError
+from tumorseg.io.atomic import require_folder_name
 from tumorseg.metrics import CasePair, MetricsConfig, UnmatchedCasesWarning, evaluate_files
 from tumorseg.metrics.report import case_rows
 from tumorseg.metrics.summary import summarize_rows
@@ -100,6 +101,7 @@ def evaluate_command(
 
     Example: tumorseg evaluate preds/ labels/ -o results/ --tolerance-mm 1
     """
+    require_folder_name(out, "-o", "")
     config = MetricsConfig(
         nsd_tolerance_mm=tolerance_mm,
         connectivity=connectivity,

@@ -27,6 +27,7 @@ from tumorseg.interactive.evaluation import (
     write_reports,
 )
 from tumorseg.io import label_map_array, read_volume
+from tumorseg.io.atomic import require_folder_name
 
 __all__ = ["evaluate_interactive_command"]
 
@@ -99,6 +100,7 @@ def evaluate_interactive_command(
     Example: tumorseg evaluate-interactive data/abdomen --method random-walker
     --method region-growing --clicks 10 -o results/interactive
     """
+    require_folder_name(out, "-o", "")
     config = InteractiveEvalConfig(n_clicks=clicks, min_lesion_mm3=min_lesion_mm3,
                                    targets=TargetOption(targets).value)  # type: ignore[arg-type]
     if max_cases is not None and max_cases < 1:

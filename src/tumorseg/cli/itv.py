@@ -32,7 +32,7 @@ from tumorseg.fourd.gtv_source import (
 )
 from tumorseg.fourd.outputs import is_itv_output, write_rtstruct_output
 from tumorseg.io import parse_point, point_to_index
-from tumorseg.io.atomic import atomic_folder, replaceable_folder
+from tumorseg.io.atomic import atomic_folder, replaceable_folder, require_folder_name
 
 __all__ = ["itv_command"]
 
@@ -137,6 +137,7 @@ def itv_command(
     Example: tumorseg itv case_000/phase_*.nii.gz -o itv_out --mask gtv_05.nii.gz
     --reference-phase 5
     """
+    require_folder_name(out, "-o", "")
     if mask is not None and click:
         raise InputError("--mask and --click: give one source of the reference GTV, not both")
     if mask is not None and reference_phase is None:

@@ -10,6 +10,7 @@ import typer
 
 from tumorseg.cli.common import console, progress_bar
 from tumorseg.errors import InputError
+from tumorseg.io.atomic import require_folder_name
 from tumorseg.pacs import connect, pull_study, push_files, search_series
 
 __all__ = ["pull_command", "push_command"]
@@ -43,6 +44,7 @@ def pull_command(
 
     Example: tumorseg pull --dicomweb http://localhost:8042/dicom-web --study 1.2.3 -o ct/
     """
+    require_folder_name(out, "-o", "")
     client = connect(dicomweb, user, password, token, attempts=attempts)
     total, uids = None, [series] if series else None
     if series is None:

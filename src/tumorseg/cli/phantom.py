@@ -9,6 +9,7 @@ import typer
 
 from tumorseg.cli.common import console, progress_bar
 from tumorseg.errors import InputError
+from tumorseg.io.atomic import require_folder_name
 from tumorseg.phantoms import KINDS, generate_dataset
 
 __all__ = ["phantom_command"]
@@ -36,6 +37,7 @@ def phantom_command(
 
     Example: tumorseg phantom --kind abdomen-ct --cases 10 --test-cases 2 --out data/abdomen
     """
+    require_folder_name(out, "--out", "")
     overrides = {}
     if phases is not None:
         if kind != "lung-4dct":

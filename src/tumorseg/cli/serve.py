@@ -78,6 +78,8 @@ def serve_command(
     from tumorseg.server.security import ensure_token
     from tumorseg.server.viewer import INSTALL_HINT, find_niivue
 
+    if data.exists() and not data.is_dir():
+        raise InputError(f"{data}: is a file; --data takes the folder of studies to serve")
     if not data.is_dir():
         raise InputError(f"{data}: no such folder (--data)")
     if not 0 <= port <= 65535:

@@ -13,6 +13,7 @@ import typer
 
 from tumorseg.cli.common import choice, err_console, progress_bar
 from tumorseg.errors import InputError
+from tumorseg.io.atomic import require_folder_name
 from tumorseg.planning.network import ARCHITECTURES
 from tumorseg.training import AugmentationConfig, TrainingCallback, TrainingConfig, train
 
@@ -176,6 +177,7 @@ def train_command(
 
     Example: tumorseg train data/abdomen -o models/abdomen --fold 0 --epochs 50
     """
+    require_folder_name(out, "-o", "")
     if not dataset.is_dir():
         raise InputError(f"{dataset}: no such dataset folder")
     if plan is not None and not plan.is_file():

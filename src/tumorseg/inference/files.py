@@ -44,6 +44,7 @@ from tumorseg.io import (
     strip_image_suffix,
     write_volume,
 )
+from tumorseg.io.atomic import require_folder_name
 from tumorseg.models.manifest import utc_now
 from tumorseg.postprocessing import PostprocessConfig, write_lesion_table
 
@@ -165,9 +166,7 @@ def output_paths(cases: Sequence[CaseInput], output: str | os.PathLike[str],
         if out.exists() and not out.is_dir():
             raise InputError(f"{out}: exists and is not a folder (name a mask file with an "
                              f"image suffix, e.g. {out}.nii.gz)")
-        if not out.exists() and out.suffix[1:].isalpha():
-            raise InputError(f"{out}: not an image file name (.nii.gz, .nii, .nrrd, .mha); "
-                             "an output folder is named without a suffix")
+        require_folder_name(out, "-o", "an image file name (.nii.gz, .nii, .nrrd, .mha)")
         paths = {c.case_id: OutputPaths.for_mask(out / f"{c.case_id}{suffix}") for c in cases}
         manifest = out / "run_manifest.json"
     inputs = {p.resolve() for c in cases for p in c.paths}

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 __all__ = ["atomic_folder", "atomic_path", "atomic_write_text", "replaceable_folder",
-           "require_empty_folder"]
+           "require_empty_folder", "require_folder_name"]
 
 
 def _suffixes(path: Path) -> str:
@@ -70,6 +70,33 @@ def require_empty_folder(path: str | os.PathLike[str]) -> Path:
     dest = Path(path)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise InputError(f"{dest}: exists and is not an empty folder")
+    return dest
+
+
+#: Endings that name a file, not a folder (``-o metrics.csv`` where a folder goes is a
+#: mistake, not a folder to make); other dotted names ("models/liver.v2") are folders.
+FILE_SUFFIXES = frozenset({
+    "csv", "tsv", "json", "txt", "md", "html", "htm", "pdf", "png", "jpg", "jpeg", "svg",
+    "nii", "gz", "nrrd", "nhdr", "mha", "mhd", "dcm", "zip", "tar", "npy", "npz", "pt",
+    "pth", "ckpt", "pkl", "h5", "hdf5", "xlsx", "yaml", "yml", "log"})
+
+
+def require_folder_name(path: str | os.PathLike[str], option: str, files: str) -> Path:
+    """``path`` when it is an existing folder, or a new one not named like a file (see
+    :data:`FILE_SUFFIXES`); else ``InputError``. ``files``: what a file name given to
+    ``option`` would look like (e.g. "an image file name (.nii.gz, .nii, .nrrd, .mha)"), or
+    "" when only a folder goes there."""
+    from tumorseg.errors import InputError
+
+    dest = Path(path)
+    if dest.exists():
+        if not dest.is_dir():
+            raise InputError(f"{dest}: exists and is not a folder ({option})")
+        return dest
+    if dest.suffix[1:].lower() in FILE_SUFFIXES:
+        what = f"not {files}; " if files else ""
+        raise InputError(f"{dest}: {what}{option} takes a folder here, named without a file "
+                         f"suffix such as {dest.suffix}")
     return dest
 
 

@@ -32,14 +32,20 @@ def point_to_index(
 ) -> tuple[int, int, int]:
     """Map a point to the nearest voxel index ``(i, j, k)`` of ``volume``.
 
-    ``coords="voxel"``: the point is already ``(x, y, z) = (i, j, k)`` (rounded).
+    ``coords="voxel"``: the point is already ``(x, y, z) = (i, j, k)``: whole numbers (a
+    fraction such as 12.5 is refused: voxel indices are integers, and a position between
+    voxels is given in mm).
     ``coords="mm"``: the point is an LPS patient position in mm.
     ``what`` names the point in errors (e.g. the CLI option and text, ``"--click 3,4,5"``).
     Raises :class:`InputError`, naming the image file and ``what``, when the point is outside
-    the volume.
+    the volume or a voxel index is not whole.
     """
     if coords == "voxel":
         ijk = np.asarray(point, dtype=float)
+        if not np.all(ijk == np.round(ijk)):
+            name = what or f"point {tuple(point)}"
+            raise InputError(f"{volume.source or 'image'}: {name}: voxel indices are whole "
+                             "numbers (give a position between voxels with --coords mm)")
     elif coords == "mm":
         ijk = volume.world_to_index(point)
     else:
