@@ -75,3 +75,39 @@ def test_convert_then_export_a_seg_on_it(tmp_path):
     reference = load_reference(tmp_path / "ct_dicom")
     np.testing.assert_array_equal(seg_labels(tmp_path / "seg.dcm", reference) > 0, mask > 0)
     assert main(["convert", str(src), "-o", str(tmp_path / "ct.txt")]) == 2
+
+
+def test_4d_ct_phases_share_a_study_and_frame_of_reference(tmp_path, capsys):
+    """``convert --phases``: one series per phase, read back by itv's phase loader in
+    breathing order even when the folders are listed in another order."""
+    from tumorseg.fourd.phases import load_phases
+
+    base = _ct()
+    phases = [base.with_array(base.array + 10 * p, source=f"phase_{p:02d}.nii.gz")
+              for p in range(3)]
+    files = [str(write_volume(v, tmp_path / f"phase_{p:02d}.nii.gz"))
+             for p, v in enumerate(phases)]
+    out = tmp_path / "4dct"
+    assert main(["convert", *files, "--phases", "-o", str(out)]) == 0
+    folders = sorted(out.iterdir())
+    assert [f.name for f in folders] == ["phase_00", "phase_01", "phase_02"]
+    heads = [pydicom.dcmread(next(f.iterdir()), stop_before_pixels=True) for f in folders]
+    assert len({h.StudyInstanceUID for h in heads}) == 1
+    assert len({h.FrameOfReferenceUID for h in heads}) == 1
+    assert len({h.SeriesInstanceUID for h in heads}) == 3
+    assert [h.SeriesDescription for h in heads] == [
+        "4DCT phase 00 0%", "4DCT phase 01 33.3333%", "4DCT phase 02 66.6667%"]
+    assert dciodvfy_errors(next(folders[1].iterdir())) == []
+    loaded = load_phases([str(out)])
+    assert loaded.order_from == "dicom-percent"
+    for p, v in enumerate(loaded.volumes):
+        np.testing.assert_array_equal(align_to_grid(v, base).array, phases[p].array)
+    # refusals: one phase only, phases on different grids, an output named like a file
+    other = write_volume(Volume(np.zeros((5, 5, 5), np.int16), (1.0, 1.0, 1.0),
+                                modality="CT"), tmp_path / "small.nii.gz")
+    for argv, expected in ((files[:1], "at least two phases"),
+                           ([files[0], str(other)], "small.nii.gz: grid differs")):
+        capsys.readouterr()
+        assert main(["convert", *argv, "--phases", "-o", str(tmp_path / "bad")]) == 2
+        assert expected in capsys.readouterr().err
+        assert not (tmp_path / "bad").exists()

@@ -30,6 +30,10 @@ def convert_command(
         help="Cast voxels to int16, uint8, uint16, int32 or float32.")] = None,
     modality: Annotated[str | None, typer.Option(
         help="Set the modality (CT, MR, PT) stored in the output's header.")] = None,
+    phases: Annotated[bool, typer.Option(
+        "--phases", help="The inputs are the phases of a 4D CT in breathing order: write one "
+                         "DICOM series per phase into the -o folder (phase_00/, …), one study "
+                         "and frame of reference, as tumorseg itv reads them.")] = False,
 ) -> None:
     """Convert a scan between formats; spacing, origin and direction are kept exactly.
 
@@ -39,7 +43,12 @@ def convert_command(
     Example: tumorseg convert dicom_series/ -o ct.nii.gz
 
     Example: tumorseg convert ct.nii.gz -o ct_dicom
+
+    Example: tumorseg convert case_000/phase_*.nii.gz --phases -o 4dct_dicom
     """
+    if phases:
+        _convert_phases(inputs, output, modality, dtype)
+        return
     volume = read_channels(inputs, modality=modality)
     if not is_image_path(output):
         require_folder_name(output, "-o", "an image file name (.nii.gz, .nii, .nrrd, .mha)")
@@ -62,3 +71,20 @@ def convert_command(
     path = write_volume(volume, output, dtype=cast)
     console.print(f"wrote {path}  ({' x '.join(map(str, volume.shape))} voxels, spacing "
                   f"{', '.join(f'{s:g}' for s in volume.spacing)} mm)")
+
+
+def _convert_phases(inputs: list[Path], output: Path, modality: str | None,
+                    dtype: str | None) -> None:
+    """``--phases``: the 4D CT's phase files into one folder of DICOM series."""
+    from tumorseg.io import read_volume, write_dicom_phases
+
+    if is_image_path(output):
+        raise InputError(f"{output}: --phases writes a folder of DICOM series; name it "
+                         "without a suffix")
+    require_folder_name(output, "-o", "")
+    if dtype is not None:
+        raise InputError(f"--dtype {dtype}: a DICOM series stores CT as int16 HU")
+    volumes = [read_volume(p, modality=modality) for p in inputs]
+    folders = write_dicom_phases(volumes, output)
+    console.print(f"wrote {output}/ ({len(folders)} DICOM CT series, one per phase, "
+                  f"{volumes[0].shape[2]} slices each)")

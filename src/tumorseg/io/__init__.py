@@ -23,7 +23,8 @@ Viewers that display RAS (e.g. FSLeyes, nibabel affines) show x and y negated.
 
 **Formats.** NIfTI (``.nii``, ``.nii.gz``), NRRD (``.nrrd``, ``.nhdr``), MetaImage
 (``.mha``, ``.mhd``) and DICOM series folders are read; NIfTI, NRRD and MHA are written,
-and a CT also as a DICOM series (:func:`write_dicom_series`).
+and a CT also as a DICOM series (:func:`write_dicom_series`; the phases of a 4D CT as one
+series each, sharing a study and frame of reference: :func:`write_dicom_phases`).
 Writes are atomic (temporary file, then rename). Errors are :class:`~tumorseg.errors.InputError`
 with one line naming the file and the problem.
 """
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 from tumorseg.io.atomic import atomic_folder, atomic_path, atomic_write_text
 from tumorseg.io.coords import CoordSystem, parse_point, point_to_index
-from tumorseg.io.dicom_write import write_dicom_series
+from tumorseg.io.dicom_write import write_dicom_phases, write_dicom_series
 from tumorseg.io.grid import check_same_grid, grid_differences
 from tumorseg.io.labels import MAX_LABEL_VALUES, label_map_array
 from tumorseg.io.orient import align_to_grid, reorient, to_lps
@@ -70,6 +71,7 @@ __all__ = [
     "reorient",
     "strip_image_suffix",
     "to_lps",
+    "write_dicom_phases",
     "write_dicom_series",
     "write_volume",
 ]

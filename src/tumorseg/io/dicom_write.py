@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ from tumorseg.errors import InputError
 from tumorseg.io.atomic import atomic_folder
 from tumorseg.io.volume import Volume
 
-__all__ = ["write_dicom_series"]
+__all__ = ["write_dicom_phases", "write_dicom_series"]
 
 
 def _ds(value: float) -> str:
@@ -79,6 +80,49 @@ def _study_header(volume: Volume, patient_name: str, patient_id: str, descriptio
     return ds
 
 
+def _hu_int16(volume: Volume) -> np.ndarray:
+    """The CT ``volume`` as whole HU in int16; ``InputError`` when it is no one-channel CT or
+    its values do not fit."""
+    where = volume.source or "volume"
+    if volume.is_multichannel:
+        raise InputError(f"{where}: DICOM output takes one channel, this has "
+                         f"{volume.n_channels}")
+    if volume.modality != "CT":
+        raise InputError(f"{where}: DICOM output is written for CT only; the modality is "
+                         f"{volume.modality!r} (set it with --modality CT if it is a CT)")
+    hu = np.rint(np.asarray(volume.array, dtype=np.float64))
+    if hu.size and (hu.min() < -32768 or hu.max() > 32767):
+        raise InputError(f"{where}: values {hu.min():.0f}..{hu.max():.0f} HU do not fit "
+                         "16-bit DICOM pixels")
+    return hu.astype(np.int16)
+
+
+def _write_slices(volume: Volume, stored: np.ndarray, header: Dataset, folder: Path
+                  ) -> list[str]:
+    """One CT Image Storage file per slice ``k`` of ``stored`` into ``folder``; the names."""
+    names = []
+    for k in range(volume.shape[2]):
+        ds = Dataset()
+        ds.update(header)
+        ds.SOPInstanceUID = generate_uid()
+        ds.InstanceNumber = k + 1
+        ds.ImagePositionPatient = [_ds(v) for v in volume.index_to_world([0, 0, k])]
+        ds.PixelData = np.ascontiguousarray(stored[:, :, k].T).tobytes()
+        ds.file_meta = FileMetaDataset()
+        ds.file_meta.MediaStorageSOPClassUID = CTImageStorage
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        name = f"slice_{k:04d}.dcm"
+        ds.save_as(folder / name, enforce_file_format=True)
+        names.append(name)
+    return names
+
+
+def _require_new_folder(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError(f"{out}: the DICOM series goes into a new or empty folder")
+
+
 def write_dicom_series(
     volume: Volume,
     folder: str | os.PathLike[str],
@@ -97,38 +141,58 @@ def write_dicom_series(
         InputError: not a single-channel CT volume, values outside int16, or ``folder`` is
             a file or a non-empty folder.
     """
-    where = volume.source or "volume"
     out = Path(folder)
-    if volume.is_multichannel:
-        raise InputError(f"{where}: DICOM output takes one channel, this has "
-                         f"{volume.n_channels}")
-    if volume.modality != "CT":
-        raise InputError(f"{where}: DICOM output is written for CT only; the modality is "
-                         f"{volume.modality!r} (set it with --modality CT if it is a CT)")
-    hu = np.rint(np.asarray(volume.array, dtype=np.float64))
-    if hu.size and (hu.min() < -32768 or hu.max() > 32767):
-        raise InputError(f"{where}: values {hu.min():.0f}..{hu.max():.0f} HU do not fit "
-                         "16-bit DICOM pixels")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise InputError(f"{out}: the DICOM series goes into a new or empty folder")
-    stored = hu.astype(np.int16)
-    when = dt.datetime.now()
+    stored = _hu_int16(volume)
+    _require_new_folder(out)
     header = _study_header(volume, patient_name, patient_id, description,
-                           study_uid or generate_uid(), generate_uid(), generate_uid(), when)
-    names = []
+                           study_uid or generate_uid(), generate_uid(), generate_uid(),
+                           dt.datetime.now())
     with atomic_folder(out) as tmp:
-        for k in range(volume.shape[2]):
-            ds = Dataset()
-            ds.update(header)
-            ds.SOPInstanceUID = generate_uid()
-            ds.InstanceNumber = k + 1
-            ds.ImagePositionPatient = [_ds(v) for v in volume.index_to_world([0, 0, k])]
-            ds.PixelData = np.ascontiguousarray(stored[:, :, k].T).tobytes()
-            ds.file_meta = FileMetaDataset()
-            ds.file_meta.MediaStorageSOPClassUID = CTImageStorage
-            ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-            ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-            name = f"slice_{k:04d}.dcm"
-            ds.save_as(tmp / name, enforce_file_format=True)
-            names.append(name)
+        names = _write_slices(volume, stored, header, tmp)
     return [out / n for n in names]
+
+
+def write_dicom_phases(
+    phases: Sequence[Volume],
+    folder: str | os.PathLike[str],
+    patient_name: str = "Anonymous^",
+    patient_id: str = "TUMORSEG",
+    description: str = "4DCT",
+) -> list[Path]:
+    """Write the phases of a 4D CT (breathing order, one grid) into ``folder``, one series
+    per phase in ``phase_00/``, ``phase_01/``, …: one study and one frame of reference for all
+    (they were acquired together), series number ``p + 1``, and the phase's share of the
+    breathing cycle in the description ("4DCT phase 03 30%": what ``tumorseg itv`` orders
+    DICOM phases by). Returns the phase folders. All or nothing, like
+    :func:`write_dicom_series`.
+
+    Raises:
+        InputError: fewer than two phases, phases on different grids, or as
+            :func:`write_dicom_series`.
+    """
+    from tumorseg.io.grid import check_same_grid
+
+    if len(phases) < 2:
+        raise InputError(f"a 4D CT needs at least two phases, got {len(phases)}")
+    first = phases[0]
+    for v in phases[1:]:
+        check_same_grid(first, v, first.source or "phase 0", v.source or "a phase")
+    stored = [_hu_int16(v) for v in phases]
+    out = Path(folder)
+    _require_new_folder(out)
+    study, frame, when = generate_uid(), generate_uid(), dt.datetime.now()
+    n = len(phases)
+    folders = []
+    with atomic_folder(out) as tmp:
+        for p, (volume, hu) in enumerate(zip(phases, stored, strict=True)):
+            percent = 100.0 * p / n
+            header = _study_header(volume, patient_name, patient_id,
+                                   f"{description} phase {p:02d} {percent:g}%", study,
+                                   generate_uid(), frame, when)
+            header.StudyDescription = description[:64]
+            header.SeriesNumber = p + 1
+            name = f"phase_{p:02d}"
+            (tmp / name).mkdir()
+            _write_slices(volume, hu, header, tmp / name)
+            folders.append(name)
+    return [out / name for name in folders]
