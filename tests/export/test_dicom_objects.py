@@ -131,6 +131,13 @@ def test_tumor_mode_one_segment(ct_series, tmp_path):
     assert [s.label for s in segments] == ["Tumor"]
     labels = mask_segments(lesion_mask(ref.volume.shape) * 3 - 0, "lesions")
     assert len(labels) == 2  # a single label value: still split into lesions
+    instances = np.zeros(ref.volume.shape, np.uint16)
+    instances[2:4, 2:4, 1:3], instances[8:10, 8:10, 1:3] = 2, 5  # lesions 2 and 5 of a map
+    named = mask_segments(instances, "lesions")
+    assert [(s.number, s.label) for s in named] == [(1, "Lesion 2"), (2, "Lesion 5")]
+    semantic = mask_segments(instances, "labels")
+    assert [(s.number, s.label) for s in semantic] == [(1, "Label 2"), (2, "Label 5")]
+    assert (semantic[1].mask == (instances == 5)).all()
 
 
 def test_empty_segments_refused(ct_series, tmp_path):

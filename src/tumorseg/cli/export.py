@@ -45,8 +45,10 @@ def export_command(
         "--format", "-f", help="seg (DICOM Segmentation) or rtstruct (RT Structure Set).")
     ] = ExportFormat.seg,
     segments: Annotated[SegmentMode, typer.Option(
-        help="lesions: one segment/ROI per connected lesion (per label of a multi-label "
-             "map); tumor: one 'Tumor' segment.")] = SegmentMode.lesions,
+        help="lesions: one segment/ROI per lesion ('Lesion v' per value of an instance map, "
+             "as tumorseg writes them, else per connected component); labels: one per value "
+             "of a semantic label map ('Label v'); tumor: one 'Tumor' segment.")
+    ] = SegmentMode.lesions,
 ) -> None:
     """Export a mask as a DICOM SEG or RTSTRUCT that references its source series
     (Study/Series/SOP Instance UIDs, Frame of Reference), with segment names, colours and

@@ -20,7 +20,8 @@ PALETTE: tuple[tuple[int, int, int], ...] = (
 class SegmentMode(StrEnum):
     """How a mask is split into segments."""
 
-    lesions = "lesions"  #: one per connected lesion (or per label of a multi-label map)
+    lesions = "lesions"  #: one per lesion: per value of an instance map, else per component
+    labels = "labels"  #: one per label value of a semantic map ("Label v")
     tumor = "tumor"  #: everything > 0 as one "Tumor" segment
 
 
@@ -46,15 +47,19 @@ def mask_segments(mask: np.ndarray, mode: SegmentMode | str = SegmentMode.lesion
     """Split an integer mask ``[i, j, k]`` into segments.
 
     ``lesions``: a binary mask gives one segment per connected component (``connectivity``
-    6, 18 or 26; numbered in cc3d's scan order), a multi-label map one segment per label
-    value ("Label v", ascending). ``tumor``: one segment of every voxel > 0.
+    6, 18 or 26; numbered in cc3d's scan order, "Lesion n"), an instance map with several
+    values (tumorseg's predict, segment and server masks) one segment per value, named after
+    it ("Lesion v", ascending, so the names match the lesion tables). ``labels``: one segment
+    per value of a semantic label map ("Label v"). ``tumor``: one segment of every voxel > 0.
     """
     mode = SegmentMode(mode)
     if mode is SegmentMode.tumor:
         return [Segment(1, "Tumor", PALETTE[0], mask > 0)]
     values = [int(v) for v in np.unique(mask) if v > 0]
-    if len(values) > 1:
+    if mode is SegmentMode.labels:
         masks = [(f"Label {v}", mask == v) for v in values]
+    elif len(values) > 1:
+        masks = [(f"Lesion {v}", mask == v) for v in values]
     else:
         comps = cc3d.connected_components((mask > 0).astype(np.uint8), connectivity=connectivity)
         masks = [(f"Lesion {n}", comps == n) for n in range(1, int(comps.max()) + 1)]
