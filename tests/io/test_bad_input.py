@@ -118,3 +118,28 @@ def test_folder_names_that_look_like_files_are_refused(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(InputError, match="file: exists and is not a folder"):
         require_folder_name(tmp_path / "file", "-o", "")
+
+
+@pytest.mark.parametrize("suffix", [".nii.gz", ".nii"])
+def test_a_truncated_nifti_is_refused_not_read_as_zeros(tmp_path, suffix):
+    """ITK reads a cut-short NIfTI without an error and fills the rest with zeros."""
+    from tumorseg.io import Volume, read_volume, write_volume
+
+    arr = np.random.default_rng(0).integers(-1000, 1000, (40, 30, 20)).astype(np.int16)
+    full = write_volume(Volume(arr, (1.0, 1.0, 2.0), modality="CT"), tmp_path / f"ct{suffix}")
+    np.testing.assert_array_equal(read_volume(full).array, arr)  # a whole file reads
+    data = full.read_bytes()
+    for keep in (len(data) // 2, len(data) - 8):
+        cut = tmp_path / f"cut{suffix}"
+        cut.write_bytes(data[:keep])
+        with pytest.raises(InputError, match=r"cut\.nii(\.gz)?: truncated"):
+            read_volume(cut)
+
+
+def test_an_empty_folder_is_one_line_without_gdcm_noise(tmp_path, capfd):
+    from tumorseg.cli.main import main
+
+    (tmp_path / "empty").mkdir()
+    assert main(["info", str(tmp_path / "empty")]) == 2
+    err = capfd.readouterr().err.strip().splitlines()
+    assert err == [f"error: {tmp_path / 'empty'}: no DICOM series found in this folder"], err

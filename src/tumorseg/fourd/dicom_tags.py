@@ -9,9 +9,6 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
-
-import SimpleITK as sitk
 
 __all__ = ["PhaseTags", "dicom_series_files", "parse_phase_percent", "read_phase_tags"]
 
@@ -58,18 +55,9 @@ def parse_phase_percent(description: str) -> float | None:
 def dicom_series_files(folder: str | os.PathLike[str]) -> list[list[str]]:
     """File lists of every DICOM series directly in ``folder`` and its sub-folders, in the
     order of their folders and then of GDCM's series ids (empty when there is none)."""
-    root = Path(folder)
-    series: list[list[str]] = []
-    for d in [root, *sorted(p for p in root.rglob("*") if p.is_dir())]:
-        try:
-            ids = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(d))
-        except RuntimeError:
-            continue
-        for sid in ids:
-            files = list(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(d), sid))
-            if files:
-                series.append(files)
-    return series
+    from tumorseg.io.read import dicom_series_in
+
+    return [files for _, files in dicom_series_in(folder)]
 
 
 def _int_or_none(value: object) -> int | None:

@@ -22,6 +22,7 @@ from tumorseg.io.dicom_multiframe import (
 )
 from tumorseg.io.dicom_pet import pet_slices_to_suv
 from tumorseg.io.grid import check_same_grid
+from tumorseg.io.nifti_check import check_nifti_complete
 from tumorseg.io.volume import Volume
 
 __all__ = [
@@ -45,6 +46,29 @@ MODALITY_KEY = "tumorseg_modality"
 
 #: SimpleITK's metadata key written to the NIfTI ``descrip`` field.
 NIFTI_NOTES_KEY = "ITK_FileNotes"
+
+
+def dicom_series_in(folder: str | os.PathLike[str]) -> list[tuple[str, list[str]]]:
+    """``(series UID, files)`` of every DICOM series in ``folder`` and its sub-folders, in the
+    order of their folders and then of GDCM's series ids (empty when there is none). GDCM's
+    console warnings ("No Series were found") are silenced: the caller says what is wrong."""
+    root = Path(folder)
+    found: list[tuple[str, list[str]]] = []
+    warnings = sitk.ProcessObject.GetGlobalWarningDisplay()
+    sitk.ProcessObject.SetGlobalWarningDisplay(False)
+    try:
+        for d in [root, *sorted(p for p in root.rglob("*") if p.is_dir())]:
+            try:
+                ids = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(d))
+            except RuntimeError:
+                continue
+            for sid in ids:
+                files = list(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(d), sid))
+                if files:
+                    found.append((sid, files))
+    finally:
+        sitk.ProcessObject.SetGlobalWarningDisplay(warnings)
+    return found
 
 
 def is_image_path(path: str | os.PathLike[str]) -> bool:
@@ -118,8 +142,7 @@ def read_volume(path: str | os.PathLike[str], modality: str | None = None) -> Vo
             raise InputError(f"{p}: not a 3D image ({dim}D, size {reader.GetSize()})")
         if dim > 4:
             raise InputError(f"{p}: {dim}D images are not supported (3D, or 4D as channels)")
-        if dim == 4 and reader.GetSize()[3] == 1:
-            pass
+        check_nifti_complete(p)  # ITK reads a truncated NIfTI as zeros, without an error
         image = reader.Execute()
     except InputError:
         raise
@@ -234,17 +257,7 @@ def read_dicom_series(
     root = Path(folder)
     if not root.is_dir():
         raise InputError(f"{root}: not a folder")
-    dirs = [root, *sorted(d for d in root.rglob("*") if d.is_dir())]
-    candidates: list[tuple[int, str, list[str]]] = []
-    for d in dirs:
-        try:
-            ids = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(d))
-        except RuntimeError:
-            ids = ()
-        for sid in ids:
-            files = list(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(d), sid))
-            if files:
-                candidates.append((len(files), sid, files))
+    candidates = [(len(files), sid, files) for sid, files in dicom_series_in(root)]
     if series_of is not None:
         target = str(Path(series_of).resolve())
         candidates = [c for c in candidates if target in {str(Path(f).resolve()) for f in c[2]}]
