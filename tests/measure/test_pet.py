@@ -52,3 +52,26 @@ def test_pet_on_another_grid_is_resampled_and_said():
     x = result.lesions[0]
     assert x.suv_mean == pytest.approx(3.0, abs=1e-5)
     assert result.summary.total_tlg == pytest.approx(3.0 * x.mtv_ml, rel=1e-5)
+
+
+def test_lesions_outside_the_pet_field_of_view_get_no_suv():
+    """A PET that covers only part of the mask's grid: a lesion reaching outside it gets no
+    SUV (it was filled with 0 and reported SUVmax 0, TLG 0), with a note naming it."""
+    spacing = (2.0, 2.0, 2.0)
+    shape = (40, 20, 20)
+    inside = ellipsoid(shape, spacing, (5.0, 5.0, 5.0), centre_mm=(-24.0, 0.0, 0.0))
+    across = ellipsoid(shape, spacing, (5.0, 5.0, 5.0), centre_mm=(0.0, 0.0, 0.0))
+    beyond = ellipsoid(shape, spacing, (5.0, 5.0, 5.0), centre_mm=(26.0, 0.0, 0.0))
+    image, mask = volumes(inside | across | beyond, spacing)
+    # the PET covers i < 20 of the mask grid (x < origin + 40 mm), on a grid of its own
+    pet = Volume(np.full((10, 10, 10), 4.0, np.float32), (4.0, 4.0, 4.0),
+                 tuple(np.asarray(mask.origin) + 1.0), modality="PT")
+    result = measure_case(image, mask, pet=pet, instances="no")
+    by_x = sorted(result.lesions, key=lambda x: x.centroid_mm[0])
+    assert by_x[0].suv_mean == pytest.approx(4.0, abs=1e-5) and by_x[0].tlg is not None
+    assert by_x[1].suv_max is None and by_x[1].tlg is None
+    assert by_x[2].suv_max is None and by_x[2].suv_mean is None
+    outside_notes = [n for n in result.notes if "outside the PET's field of view" in n]
+    assert len(outside_notes) == 2
+    assert f"lesion {by_x[2].lesion_id}: 100 %" in " ".join(outside_notes)
+    assert result.summary.total_tlg == pytest.approx(by_x[0].tlg, rel=1e-6)

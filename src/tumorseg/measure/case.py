@@ -34,7 +34,13 @@ from tumorseg.io import Volume, align_to_grid, to_lps
 from tumorseg.measure.diameters import boundary_voxels, max_diameter_3d, recist_axes
 from tumorseg.measure.instances import InstanceMode, lesion_instances
 from tumorseg.measure.organs import OUTSIDE_ORGANS, majority_organ
-from tumorseg.measure.pet import SUV_PEAK_RADIUS_MM, pet_on_grid, pet_stats, sphere_kernel
+from tumorseg.measure.pet import (
+    SUV_PEAK_RADIUS_MM,
+    pet_field_of_view,
+    pet_on_grid,
+    pet_stats,
+    sphere_kernel,
+)
 
 __all__ = ["CaseMeasurements", "CaseSummary", "LesionMeasurement", "measure_case"]
 
@@ -192,12 +198,15 @@ def measure_case(
     if organs is not None:
         organs = align_to_grid(organs, mask)
     pet_resampled = None
+    pet_inside = None  # voxels inside the PET's field of view (None: all of them)
     if pet is not None:
         pet = pet.channel(0) if pet.is_multichannel else pet
+        original_pet = pet
         pet, pet_resampled = pet_on_grid(pet, mask)
         if pet_resampled:
             notes.append("the PET grid differs from the mask's: PET resampled onto the mask "
                          "grid (SimpleITK linear interpolation)")
+            pet_inside = to_lps(mask.with_array(pet_field_of_view(original_pet, mask))).array
     img = to_lps(image)
     msk = to_lps(mask)
     pet_l = None if pet is None else to_lps(pet)
@@ -243,7 +252,8 @@ def measure_case(
         values.update({f"bbox_{a}0_mm": float(v) for a, v in zip("xyz", lo_mm, strict=True)})
         values.update({f"bbox_{a}1_mm": float(v) for a, v in zip("xyz", hi_mm, strict=True)})
         values.update(_stats(img.array[box][sub]))
-        if pet_l is not None:
+        outside = 0.0 if pet_inside is None else float(1.0 - pet_inside[box][sub].mean())
+        if pet_l is not None and outside == 0.0:
             plo = np.maximum(start - kernel_pad, 0)
             phi = np.minimum(stop + kernel_pad + 1, msk.shape)
             pbox = tuple(slice(a, b) for a, b in zip(plo, phi, strict=True))
@@ -257,13 +267,18 @@ def measure_case(
                           else OUTSIDE_ORGANS)
         if unc_l is not None:
             values["mean_uncertainty"] = float(np.asarray(unc_l.array[box])[sub].mean())
-        raw.append((tuple(int(v) for v in idx[0]), values, idx))  # type: ignore[arg-type]
+        raw.append((tuple(int(v) for v in idx[0]), values, idx,  # type: ignore[arg-type]
+                    outside))
     raw.sort(key=lambda r: (-r[1]["voxels"], r[0]))
     lesions: list[LesionMeasurement] = []
     ids = np.zeros(inst.shape, dtype=np.int32)
-    for lesion_id, (_, values, idx) in enumerate(raw, start=1):
+    for lesion_id, (_, values, idx, outside) in enumerate(raw, start=1):
         lesions.append(LesionMeasurement(lesion_id=lesion_id, **values))
         ids[tuple(idx.T)] = lesion_id
+        if outside > 0.0:
+            notes.append(f"lesion {lesion_id}: {100.0 * outside:.0f} % of its voxels lie "
+                         "outside the PET's field of view: no SUV values for it (the case "
+                         "totals of MTV and TLG leave it out)")
     has_pet = pet is not None
     summary = CaseSummary(
         lesion_count=len(lesions),

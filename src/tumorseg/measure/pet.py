@@ -28,8 +28,8 @@ from scipy.signal import fftconvolve
 from tumorseg.io import Volume
 from tumorseg.io.grid import grid_differences
 
-__all__ = ["MAX_PLAUSIBLE_SUV", "SUV_PEAK_RADIUS_MM", "PetStats", "check_suv", "pet_on_grid",
-           "pet_stats", "sphere_kernel"]
+__all__ = ["MAX_PLAUSIBLE_SUV", "SUV_PEAK_RADIUS_MM", "PetStats", "check_suv",
+           "pet_field_of_view", "pet_on_grid", "pet_stats", "sphere_kernel"]
 
 #: Radius of a 1 mL sphere in mm: (3 / (4π) · 1000 mm³)^(1/3) ≈ 6.2035 mm.
 SUV_PEAK_RADIUS_MM: float = float((3.0 * 1000.0 / (4.0 * np.pi)) ** (1.0 / 3.0))
@@ -92,6 +92,18 @@ def pet_on_grid(pet: Volume, reference: Volume) -> tuple[Volume, bool]:
     out = sitk.Resample(image, reference.to_sitk(), sitk.Transform(), sitk.sitkLinear, 0.0,
                         sitk.sitkFloat32)
     return Volume.from_sitk(out, modality=pet.modality, source=pet.source), True
+
+
+def pet_field_of_view(pet: Volume, reference: Volume) -> np.ndarray:
+    """Which voxels of ``reference``'s grid lie inside ``pet``'s field of view (bool
+    ``[i, j, k]``): the voxel centres the resampling of :func:`pet_on_grid` takes from the
+    PET rather than filling with 0 (within half a voxel of the PET's outer voxel centres)."""
+    ones = sitk.Image(pet.to_sitk().GetSize(), sitk.sitkUInt8)
+    ones.CopyInformation(pet.to_sitk())
+    ones = ones + 1
+    inside = sitk.Resample(ones, reference.to_sitk(), sitk.Transform(),
+                           sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
+    return Volume.from_sitk(inside).array > 0
 
 
 def pet_stats(suv: np.ndarray, lesion: np.ndarray, spacing: Sequence[float],
