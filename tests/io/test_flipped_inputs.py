@@ -102,3 +102,23 @@ def test_itv_reference_mask_may_be_flipped(case):
     np.testing.assert_array_equal(gtv_from_mask(flip, mvol), mvol.array > 0)
     np.testing.assert_array_equal(gtv_from_mask(msk, mvol), mvol.array > 0)
 
+
+
+def test_report_figures_name_slices_as_the_file_numbers_them(case):
+    """Figures are drawn on the image reoriented to LPS; their titles must give the slice
+    numbers of the file itself (a viewer of a flipped file shows those)."""
+    from tumorseg.io import read_volume
+    from tumorseg.measure import measure_case
+
+    img, _, _, mvol = case
+    image = read_volume(img)
+    stored = flipped(image)  # i reversed, j and k swapped, in the file
+    result = measure_case(stored, flipped(mvol))
+    lesion = result.lesions[0]
+    lps = result.image_lps
+    c = np.rint(lps.world_to_index(lesion.centroid_mm)).astype(int)
+    file_index = np.rint(stored.world_to_index(lps.index_to_world(c))).astype(int)
+    assert result.file_slice(c, 0) == ("i", int(file_index[0]))  # sagittal: file i
+    assert result.file_slice(c, 1) == ("k", int(file_index[2]))  # coronal: file k (was j)
+    assert result.file_slice(c, 2) == ("j", int(file_index[1]))  # axial: file j (was k)
+    assert file_index[0] != c[0]  # the flip makes the LPS number wrong for the file

@@ -71,6 +71,18 @@ def test_report_is_self_contained_and_matches_measure(tmp_path, case, capsys):
     assert out.with_suffix(".csv").read_text() == measured.read_text()
     assert [x["mean_uncertainty"] for x in doc["lesions"]] == pytest.approx([0.3] * 3)
     assert doc["model"]["tumorseg_version"] == "9.9.9"
+    assert "SUVpeak: highest mean SUV" in html
+    # without a PET the definitions leave the PET terms out
+    plain = tmp_path / "plain" / "report.html"
+    assert main(["report", str(case["image"]), str(case["mask"]), "-o", str(plain)]) == 0
+    assert "SUVpeak" not in plain.read_text()
+    # an image given as the uncertainty map is refused, before any figure is drawn
+    capsys.readouterr()
+    bad = tmp_path / "bad" / "report.html"
+    assert main(["report", str(case["image"]), str(case["mask"]), "--uncertainty",
+                 str(case["image"]), "-o", str(bad)]) == 2
+    assert "--uncertainty takes a voxel uncertainty map in 0…1" in capsys.readouterr().err
+    assert not bad.parent.exists()
 
 
 def test_pdf_without_chromium_is_one_clear_line(tmp_path, case, capsys, monkeypatch):

@@ -87,9 +87,16 @@ def load_inputs(image: Path, mask: Path, pet: Path | None, organs: Path | None,
             check_suv(pet_volume, pet)
         if organ_volume is not None:
             organ_volume = organ_volume.with_array(label_map_array(organ_volume, organs))
+        unc_volume = _read(uncertainty, "--uncertainty")
+        if unc_volume is not None:
+            low, high = float(unc_volume.array.min()), float(unc_volume.array.max())
+            if low < -1e-3 or high > 1.0 + 1e-3:
+                raise InputError(f"{uncertainty}: values {low:g}…{high:g}; --uncertainty "
+                                 "takes a voxel uncertainty map in 0…1 (tumorseg predict "
+                                 "--save-uncertainty)")
         result = measure_case(
             img, msk, pet=pet_volume, organs=organ_volume,
-            organ_names=names, uncertainty=_read(uncertainty, "--uncertainty"),
+            organ_names=names, uncertainty=unc_volume,
             instances=instances.value)  # type: ignore[arg-type]
     inputs = {"image": str(image), "mask": str(mask),
               "pet": None if pet is None else str(pet),

@@ -23,7 +23,7 @@ Lesions are numbered 1…n by decreasing volume (ties: by position).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -128,7 +128,8 @@ class CaseMeasurements:
 
     ``image_lps`` is the image reoriented to LPS and ``lesions_lps`` a label map on that grid
     whose values are the lesion ids (for figures); ``pet_lps`` and ``uncertainty_lps`` are on
-    it too when given.
+    it too when given. ``file_affine`` maps the image file's own voxel indices (homogeneous
+    ``(i, j, k, 1)``) to LPS mm, so figures can name slices as the file numbers them.
     """
 
     lesions: list[LesionMeasurement]
@@ -138,6 +139,19 @@ class CaseMeasurements:
     pet_lps: Volume | None = None
     uncertainty_lps: Volume | None = None
     notes: tuple[str, ...] = ()
+    file_affine: np.ndarray | None = None
+
+    def file_slice(self, lps_index: Sequence[float], lps_axis: int) -> tuple[str, int]:
+        """The image file's axis (``"i"``, ``"j"`` or ``"k"``) that runs closest to LPS grid
+        axis ``lps_axis`` (0 i, 1 j, 2 k of ``image_lps``), and the file's index along it at
+        the ``image_lps`` voxel ``lps_index``: the slice number a viewer of the file shows."""
+        affine = self.image_lps.affine if self.file_affine is None else self.file_affine
+        world = self.image_lps.index_to_world(np.asarray(lps_index, dtype=float))
+        index = np.linalg.solve(affine, np.append(world, 1.0))[:3]
+        axis_lps = self.image_lps.direction[:, lps_axis]
+        file_dirs = affine[:3, :3] / np.linalg.norm(affine[:3, :3], axis=0)
+        a = int(np.argmax(np.abs(axis_lps @ file_dirs)))
+        return "ijk"[a], int(np.rint(index[a]))
 
 
 def _stats(values: np.ndarray) -> dict[str, float]:
@@ -294,4 +308,4 @@ def measure_case(
         suv_peak_radius_mm=SUV_PEAK_RADIUS_MM if has_pet else None,
     )
     return CaseMeasurements(lesions, summary, img, msk.with_array(ids, modality="SEG"),
-                            pet_l, unc_l, tuple(notes))
+                            pet_l, unc_l, tuple(notes), file_affine=image.affine)

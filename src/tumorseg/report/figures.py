@@ -139,18 +139,21 @@ def lesion_views_png(result: CaseMeasurements, lesion: LesionMeasurement,
     xs, ys, zs = _axes_mm(ni, sx), _axes_mm(nj, sy), _axes_mm(nk, sz)
     fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.7), facecolor="black")
     # axial: x = i (right→left), y = j (anterior at the top)
+    names = [result.file_slice((ci, cj, ck), a) for a in range(3)]  # the file's numbering
+    titles = [f"{n}={v}" for n, v in names]
     _view(axes[0], arr[:, :, ck], lab[:, :, ck], xs, ys, lesion.lesion_id, win,
-          (ci * sx, cj * sy), half, True, ("R", "L", "A"), f"axial (RECIST slice k={ck})")
+          (ci * sx, cj * sy), half, True, ("R", "L", "A"),
+          f"axial (RECIST slice {titles[2]})")
     if long_idx is not None and short_idx is not None:
         for pts, colour in ((long_idx, LONG_COLOUR), (short_idx, SHORT_COLOUR)):
             axes[0].plot(pts[:, 0] * sx, pts[:, 1] * sy, color=colour, linewidth=1.6,
                          marker="o", markersize=3)
     # coronal: x = i, y = k (superior at the top)
     _view(axes[1], arr[:, cj, :], lab[:, cj, :], xs, zs, lesion.lesion_id, win,
-          (ci * sx, ck * sz), half, False, ("R", "L", "S"), f"coronal j={cj}")
+          (ci * sx, ck * sz), half, False, ("R", "L", "S"), f"coronal {titles[1]}")
     # sagittal: x = j (anterior on the left), y = k
     _view(axes[2], arr[ci, :, :], lab[ci, :, :], ys, zs, lesion.lesion_id, win,
-          (cj * sy, ck * sz), half, False, ("A", "P", "S"), f"sagittal i={ci}")
+          (cj * sy, ck * sz), half, False, ("A", "P", "S"), f"sagittal {titles[0]}")
     fig.tight_layout(pad=0.6)
     return _png(fig)
 

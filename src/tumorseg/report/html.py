@@ -171,9 +171,13 @@ def render_html(result: CaseMeasurements, figures: ReportFigures,
               "measured between boundary voxel centres; the RECIST 1.1 long axis is the longest "
               "on an axial slice, the short axis the longest chord perpendicular to it on the "
               "same slice.</li><li>Positions are patient coordinates (LPS, mm). Lesions are "
-              "connected components of the mask, or the values of an instance map.</li>"
-              "<li>SUVpeak: highest mean SUV in a 1 mL sphere (radius 6.2 mm) centred in the "
-              "lesion. MTV: lesion volume. TLG = SUVmean × MTV.</li></ul>",
+              "connected components of the mask, or the values of an instance map. Slice "
+              "numbers in the figure titles are the image file's own voxel indices.</li>"
+              + ("<li>SUVpeak: highest mean SUV in a 1 mL sphere (radius 6.2 mm) centred in "
+                 "the lesion; the sphere may reach beyond the lesion, so for a lesion smaller "
+                 "than 1 mL SUVpeak can exceed SUVmax. MTV: lesion volume. "
+                 "TLG = SUVmean × MTV.</li>" if s.suv_peak_radius_mm is not None else "")
+              + "</ul>",
               f"<footer>{escape(DISCLAIMER)}</footer>"]
     body = "\n".join(parts)
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
