@@ -143,3 +143,21 @@ def test_an_empty_folder_is_one_line_without_gdcm_noise(tmp_path, capfd):
     assert main(["info", str(tmp_path / "empty")]) == 2
     err = capfd.readouterr().err.strip().splitlines()
     assert err == [f"error: {tmp_path / 'empty'}: no DICOM series found in this folder"], err
+
+
+def test_atomic_outputs_get_normal_permissions(tmp_path):
+    """Staging folders (mkdtemp: 0700) and files (mkstemp: 0600) end with the umask's
+    permissions, so another user or a PACS import service can read what was written."""
+    import os
+
+    from tumorseg.io.atomic import atomic_folder, atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        with atomic_folder(tmp_path / "series") as tmp:
+            (tmp / "a.dcm").write_bytes(b"x")
+        written = atomic_write_text(tmp_path / "t.csv", "a\n")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "series").stat().st_mode & 0o777 == 0o755
+    assert written.stat().st_mode & 0o777 == 0o644

@@ -111,3 +111,22 @@ def test_4d_ct_phases_share_a_study_and_frame_of_reference(tmp_path, capsys):
         assert main(["convert", *argv, "--phases", "-o", str(tmp_path / "bad")]) == 2
         assert expected in capsys.readouterr().err
         assert not (tmp_path / "bad").exists()
+
+
+def test_convert_checks_modality_self_overwrite_and_guesses_ct(tmp_path, capsys):
+    ct = _ct()
+    unknown = write_volume(ct.with_array(ct.array, modality="unknown"), tmp_path / "u.nii.gz")
+    before = unknown.read_bytes()
+    for argv, expected in (
+        (["convert", str(unknown), "-o", str(unknown)], "would overwrite the input"),
+        (["convert", str(unknown), "-o", str(tmp_path / "x.nrrd"), "--modality", "XX"],
+         "--modality XX: use one of CT, MR, PT"),
+    ):
+        capsys.readouterr()
+        assert main(argv) == 2
+        assert expected in capsys.readouterr().err
+    assert unknown.read_bytes() == before and not (tmp_path / "x.nrrd").exists()
+    # a NIfTI without a recorded modality but with air at -1000: written as CT, with a note
+    assert main(["convert", str(unknown), "-o", str(tmp_path / "series")]) == 0
+    assert "treated as CT" in capsys.readouterr().err
+    assert read_volume(tmp_path / "series").modality == "CT"

@@ -7,11 +7,13 @@ from typing import Annotated
 
 import numpy as np
 import typer
+from rich.markup import escape
 
-from tumorseg.cli.common import console
+from tumorseg.cli.common import console, err_console
 from tumorseg.errors import InputError
 from tumorseg.io import is_image_path, read_channels, write_dicom_series, write_volume
 from tumorseg.io.atomic import require_folder_name
+from tumorseg.io.modality import KNOWN_MODALITIES, with_guessed_modality
 
 __all__ = ["convert_command"]
 
@@ -46,6 +48,16 @@ def convert_command(
 
     Example: tumorseg convert case_000/phase_*.nii.gz --phases -o 4dct_dicom
     """
+    if modality is not None:
+        modality = modality.strip().upper()
+        if modality not in KNOWN_MODALITIES:
+            raise InputError(f"--modality {modality}: use one of {', '.join(KNOWN_MODALITIES)}")
+    written = {output.resolve()}
+    for path in inputs:
+        if path.resolve() in written or (path.is_dir() and output.resolve().is_relative_to(
+                path.resolve())):
+            raise InputError(f"{output}: the output would overwrite the input {path}; "
+                             "choose another -o")
     if phases:
         _convert_phases(inputs, output, modality, dtype)
         return
@@ -54,6 +66,9 @@ def convert_command(
         require_folder_name(output, "-o", "an image file name (.nii.gz, .nii, .nrrd, .mha)")
         if dtype is not None:
             raise InputError(f"--dtype {dtype}: a DICOM series stores CT as int16 HU")
+        volume, guessed = with_guessed_modality(volume)
+        if guessed:
+            err_console.print(f"[yellow]note:[/yellow] {escape(guessed)}")
         paths = write_dicom_series(volume, output)
         console.print(f"wrote {output}/ (DICOM CT series, {len(paths)} slices of "
                       f"{volume.shape[0]} x {volume.shape[1]}, spacing "
@@ -84,7 +99,12 @@ def _convert_phases(inputs: list[Path], output: Path, modality: str | None,
     require_folder_name(output, "-o", "")
     if dtype is not None:
         raise InputError(f"--dtype {dtype}: a DICOM series stores CT as int16 HU")
-    volumes = [read_volume(p, modality=modality) for p in inputs]
+    volumes = []
+    for p in inputs:
+        volume, guessed = with_guessed_modality(read_volume(p, modality=modality))
+        if guessed:
+            err_console.print(f"[yellow]note:[/yellow] {escape(guessed)}")
+        volumes.append(volume)
     folders = write_dicom_phases(volumes, output)
     console.print(f"wrote {output}/ ({len(folders)} DICOM CT series, one per phase, "
                   f"{volumes[0].shape[2]} slices each)")

@@ -7,7 +7,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -15,6 +14,7 @@ from rich.table import Table
 from tumorseg.cli.common import console, err_console, status
 from tumorseg.errors import InputError
 from tumorseg.io import Volume, label_map_array, read_volume
+from tumorseg.io.modality import with_guessed_modality
 from tumorseg.measure.pet import check_suv
 
 __all__ = ["ImageArgument", "InstancesOption", "MaskArgument", "ModalityOption",
@@ -42,14 +42,7 @@ def _with_modality(image: Volume, modality: ModalityOption) -> tuple[Volume, str
     """The image with its modality set; a note when it was guessed."""
     if modality != ModalityOption.auto:
         return replace(image, modality=modality.value), None
-    if image.modality in ("CT", "MR", "PT"):
-        return image, None
-    arr = image.array if not image.is_multichannel else image.array[0]
-    if float(np.percentile(arr[::4, ::4, :], 0.5)) <= -500:  # air at -1000 HU
-        return (replace(image, modality="CT"),
-                f"{image.source}: modality not recorded; treated as CT (values reach -1000 HU, "
-                "air); use --modality to say otherwise")
-    return image, None
+    return with_guessed_modality(image)
 
 
 class InstancesOption(StrEnum):
