@@ -157,3 +157,11 @@ def test_serve_data_must_be_a_folder(tmp_path, capsys):
     f.write_bytes(b"x")
     _one_line_error(capsys, ["serve", "--data", str(f)],
                     "ct.nii.gz: is a file; --data takes the folder of studies")
+
+
+@pytest.mark.parametrize("uid", ["../../etc", "1.2.03", "1..2", "1." + "2" * 70])
+def test_pull_refuses_what_is_no_uid_before_any_request(tmp_path, capsys, uid):
+    # port 9 (discard): a request would fail differently; the UID check comes first
+    _one_line_error(capsys, ["pull", "--dicomweb", "http://127.0.0.1:9/dicom-web", "--study",
+                             uid, "-o", str(tmp_path / "o")], "not a DICOM UID")
+    assert not (tmp_path / "o").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +27,10 @@ _TOKEN = typer.Option(help="Bearer token (instead of --user/--password).", show_
 _ATTEMPTS = typer.Option(help="Tries per request when the server cannot be reached.")
 
 
+#: A DICOM UID: numeric components separated by dots, no leading zeros, ≤ 64 characters.
+_UID = re.compile(r"(?=.{1,64}$)(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
+
+
 def pull_command(
     dicomweb: Annotated[str, _URL],
     study: Annotated[str, typer.Option(help="StudyInstanceUID to pull.", show_default=False)],
@@ -45,6 +50,10 @@ def pull_command(
     Example: tumorseg pull --dicomweb http://localhost:8042/dicom-web --study 1.2.3 -o ct/
     """
     require_folder_name(out, "-o", "")
+    for option, uid in (("--study", study), ("--series", series)):
+        if uid is not None and not _UID.fullmatch(uid):
+            raise InputError(f"{option} {uid!r}: not a DICOM UID (digits and dots, e.g. "
+                             "1.2.840.113619.2.55.3, at most 64 characters)")
     client = connect(dicomweb, user, password, token, attempts=attempts)
     total, uids = None, [series] if series else None
     if series is None:
