@@ -11,6 +11,8 @@ from rich.markup import escape
 
 from tumorseg.cli.common import case_progress, console
 from tumorseg.errors import InputError
+from tumorseg.io import is_image_path
+from tumorseg.io.atomic import require_folder_name
 
 __all__ = ["predict_command"]
 
@@ -110,6 +112,8 @@ def predict_command(
             raise InputError(f"{path}: no such file or folder")
     if organ_mask is not None and not organ_mask.exists():
         raise InputError(f"{organ_mask}: no such file or folder (--organ-mask)")
+    if not is_image_path(output):  # checked again per case; here before the model loads
+        require_folder_name(output, "-o", "an image file name (.nii.gz, .nii, .nrrd, .mha)")
     config = PostprocessConfig(min_volume_mm3=min_volume,
                                organ_labels=_int_list(organ_labels, "--organ-labels"),
                                organ_mode=organ_mode.value, max_lesions=max_lesions)
