@@ -11,7 +11,8 @@ import numpy as np
 import pydicom
 import pytest
 
-from tests.server.helpers import LESION, SHAPE, make_client, study_id
+from tests.server.helpers import LESION, SHAPE, make_client, make_data, study_id
+from tumorseg.io import Volume, write_volume
 
 
 @pytest.fixture
@@ -177,3 +178,21 @@ def test_auto_adds_lesions(tmp_path):
         assert [x["id"] for x in s["lesions"]] == [1]
         assert s["lesions"][0]["voxels"] == int(_ball(LESION).sum())
         assert client.get(f"/api/sessions/{sid}/history").json()[-1]["lesions_added"] == [1]
+
+
+def test_studies_list_the_modality_written_into_a_nifti(tmp_path):
+    """tumorseg writes a NIfTI's modality into its descrip field; the listing reads it there
+    (as read_volume does), also for rows stored as "unknown" by earlier versions."""
+    data = make_data(tmp_path)
+    small = np.zeros((6, 5, 4), np.int16)
+    write_volume(Volume(small, (1.0, 1.0, 1.0), modality="MR"), data / "mr.nii.gz")
+    write_volume(Volume(small, (1.0, 1.0, 1.0)), data / "plain.nii.gz")
+    with make_client(tmp_path, data_dir=data) as c:
+        rows = {s["name"]: s for s in c.get("/api/studies").json()}
+        assert rows["ct.nii.gz"]["modality"] == "CT"
+        assert rows["mr.nii.gz"]["modality"] == "MR"
+        assert rows["plain.nii.gz"]["modality"] == "unknown"
+        stale = c.app.state.store.study(rows["ct.nii.gz"]["id"])
+        c.app.state.store.put_study({**stale, "modality": "unknown"})
+        rows = {s["name"]: s for s in c.get("/api/studies").json()}
+        assert rows["ct.nii.gz"]["modality"] == "CT"

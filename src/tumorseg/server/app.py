@@ -221,9 +221,12 @@ def create_app(config: ServerConfig) -> FastAPI:
             old = known.get(ref.id)
             if old is None or old.get("shape") is None:
                 store.put_study(row)
-            else:
-                row = {**row, "modality": old["modality"], "shape": old["shape"],
-                       "spacing": old["spacing"]}
+            else:  # opened studies keep the exact values read then
+                known_modality = old["modality"] not in (None, "unknown")
+                row = {**row, "modality": old["modality"] if known_modality
+                       else row["modality"], "shape": old["shape"], "spacing": old["spacing"]}
+                if row["modality"] != old["modality"]:  # rows listed before it was read
+                    store.put_study(row)
             found.append(row)
         return found
 

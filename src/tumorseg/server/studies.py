@@ -27,7 +27,7 @@ import pydicom
 import SimpleITK as sitk
 
 from tumorseg.errors import InputError
-from tumorseg.io import IMAGE_SUFFIXES, looks_like_dicom, read_volume
+from tumorseg.io import IMAGE_SUFFIXES, looks_like_dicom, modality_from_header, read_volume
 from tumorseg.server.security import PathRefused, confine
 
 __all__ = [
@@ -103,9 +103,7 @@ def _file_header(path: Path) -> tuple[str, tuple[int, int, int] | None,
     except RuntimeError:
         return "unknown", None, None
     size, spacing = reader.GetSize(), reader.GetSpacing()
-    modality = "unknown"
-    if "tumorseg_modality" in reader.GetMetaDataKeys():
-        modality = reader.GetMetaData("tumorseg_modality").strip() or "unknown"
+    modality = modality_from_header(reader) or "unknown"
     if len(size) < 3:
         return modality, None, None
     return (modality, tuple(int(v) for v in size[:3]),  # type: ignore[return-value]
