@@ -196,3 +196,41 @@ def test_studies_list_the_modality_written_into_a_nifti(tmp_path):
         c.app.state.store.put_study({**stale, "modality": "unknown"})
         rows = {s["name"]: s for s in c.get("/api/studies").json()}
         assert rows["ct.nii.gz"]["modality"] == "CT"
+
+
+def _nifti(content: bytes) -> nib.Nifti1Image:
+    return nib.Nifti1Image.from_bytes(__import__("gzip").decompress(content))
+
+
+def test_nifti_export_is_uint8_up_to_255_lesions_and_holds_unaccepted_lesions(client):
+    sid = client.post("/api/sessions", json={"study_id": study_id(client, "ct.nii.gz")}
+                      ).json()["session_id"]
+    client.post(f"/api/sessions/{sid}/clicks", json={"ijk": list(LESION)})
+    client.post(f"/api/sessions/{sid}/lesions/1/accept")
+    client.post(f"/api/sessions/{sid}/new-lesion")
+    client.post(f"/api/sessions/{sid}/box", json={"lo": [28, 6, 4], "hi": [34, 12, 10]})
+    url = client.post(f"/api/sessions/{sid}/export", json={"format": "nifti"}).json()["url"]
+    img = _nifti(client.get(url).content)
+    assert img.get_data_dtype() == np.uint8
+    assert set(np.unique(np.asarray(img.dataobj)).tolist()) == {0, 1, 2}  # 2 not accepted
+    served = _nifti(client.get(f"/api/sessions/{sid}/mask.nii.gz").content)
+    assert served.get_data_dtype() == np.uint8
+    np.testing.assert_array_equal(np.asarray(served.dataobj), np.asarray(img.dataobj))
+
+
+def test_nifti_export_is_uint16_beyond_255_lesions(tmp_path):
+    from tumorseg.server.exports import export_mask
+    from tumorseg.server.store import Store
+
+    volume = Volume(np.zeros((4, 4, 4), np.int16), (1.0, 1.0, 1.0), modality="CT")
+    mask = np.zeros((4, 4, 4), np.uint16)
+    mask[0, 0, 0], mask[1, 1, 1] = 1, 300
+    store = Store(tmp_path / "db.sqlite")
+    try:
+        url = export_mask("nifti", volume, mask, "x.nii.gz", tmp_path / "x.nii.gz", "sid",
+                          tmp_path, store)
+    finally:
+        store.close()
+    token, name = url.split("/")[-2:]
+    img = nib.load(tmp_path / "exports" / token / name)
+    assert img.get_data_dtype() == np.uint16 and int(np.asarray(img.dataobj).max()) == 300

@@ -31,7 +31,7 @@ from tumorseg.server.config import ServerConfig
 from tumorseg.server.dicomweb_source import DICOMWEB_ROOT, DicomwebSource, http_status
 from tumorseg.server.engine import Engine
 from tumorseg.server.errors import Conflict, status_of
-from tumorseg.server.exports import download_path, export_mask
+from tumorseg.server.exports import download_path, export_mask, mask_dtype
 from tumorseg.server.lesions import lesion_table
 from tumorseg.server.security import is_loopback, token_matches
 from tumorseg.server.sessions import ServerSession, SessionRegistry
@@ -305,8 +305,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         def run() -> bytes:
             s = registry.get(sid)
             m = s.mask_copy()
-            dtype = np.uint8 if int(m.max(initial=0)) < 256 else np.uint16
-            return nifti_bytes(s.volume.with_array(m.astype(dtype), modality="SEG"))
+            return nifti_bytes(s.volume.with_array(m.astype(mask_dtype(m)), modality="SEG"))
         data = await in_pool(engine.light_pool, run)
         return Response(data, media_type="application/gzip",
                         headers={"Content-Disposition": 'attachment; filename="mask.nii.gz"'})

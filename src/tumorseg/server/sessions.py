@@ -34,6 +34,7 @@ from tumorseg.interactive.session import InteractiveSession
 from tumorseg.io import Volume, read_volume, write_volume
 from tumorseg.server.engine import Engine
 from tumorseg.server.errors import Conflict, NotFound
+from tumorseg.server.exports import mask_dtype
 from tumorseg.server.store import Store
 
 __all__ = ["ServerSession", "SessionRegistry", "Turns", "changed_box"]
@@ -308,7 +309,7 @@ class ServerSession:
         with self.lock:
             part = self.session.mask[tuple(slice(a, b + 1) for a, b in zip(lo, hi,
                                                                           strict=True))]
-            dtype = np.uint8 if int(part.max(initial=0)) < 256 else np.uint16
+            dtype = mask_dtype(part)
             data = np.asarray(part, dtype=dtype).tobytes(order="F")
         return {"lo": list(lo), "hi": list(hi), "dtype": np.dtype(dtype).name, "order": "F",
                 "data": base64.b64encode(data).decode("ascii")}
