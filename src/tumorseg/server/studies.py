@@ -168,10 +168,16 @@ def discover(root_name: str, root: Path) -> list[StudyRef]:
             modality, shape, spacing = _dicom_header(dicom)
         else:
             modality, shape, spacing = _file_header(path)
-        name = rel if root_name == "data" else PurePosixPath(rel).parts[-1]
-        out.append(StudyRef(study_id(root_name, rel), name if rel != "." else root.name,
+        out.append(StudyRef(study_id(root_name, rel), _study_name(root_name, rel, root),
                             root_name, rel, modality, shape, spacing))
     return out
+
+
+def _study_name(root_name: str, rel: str, root: Path) -> str:
+    """The shown name: the path under the data folder, an upload's file or folder name."""
+    if rel == ".":
+        return Path(root).name
+    return rel if root_name == "data" else PurePosixPath(rel).parts[-1]
 
 
 # ------------------------------------------------------------------------- uploads
@@ -181,6 +187,8 @@ def _upload_name(filename: str | None) -> str:
         raise InputError("upload: the file has no name")
     if "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
         raise PathRefused(f"upload {name}: a file name must not contain a path")
+    if name.startswith("."):  # hidden: the study list would never show it
+        raise InputError(f"upload {name}: a file name must not start with a dot")
     if not name.lower().endswith(UPLOAD_SUFFIXES):
         raise InputError(f"upload {name}: expected a .nii, .nii.gz or a .zip of one DICOM "
                          "series")
@@ -228,17 +236,33 @@ def _unzip(archive: Path, dest: Path, limit: int) -> None:
                 _copy_limited(src, target, limit, f"upload {archive.name}")
 
 
+def _unzipped_series(unpacked: Path, upload: str) -> Path:
+    """The one DICOM series folder in an unpacked zip, found as :func:`discover` will find
+    it (so the upload and the study list agree on the study)."""
+    found = list(_walk(unpacked))
+    if not any(dicom is not None for _, _, dicom in found):
+        raise InputError(f"upload {upload}: no DICOM series found in the zip")
+    if len(found) > 1:
+        names = ", ".join(rel for rel, _, _ in found[:3]) + (", …" if len(found) > 3 else "")
+        raise InputError(f"upload {upload}: the zip holds {len(found)} studies ({names}); "
+                         "zip one DICOM series per upload")
+    return found[0][1]
+
+
 def save_upload(stream: BinaryIO, filename: str | None, uploads: Path, limit: int
                 ) -> StudyRef:
     """Store an uploaded NIfTI or zipped DICOM series under ``uploads`` and return its study.
 
     The upload is written to a hidden staging folder, checked (size limit, safe unzip, the
     image reads), and only then renamed into place: a failed upload leaves nothing behind.
+    A NIfTI is stored as ``<key>/<name>``; a zip's DICOM series folder (wherever it lies in
+    the zip) as ``<key>/<name without .zip>``, its other files dropped. The study returned
+    is the one :func:`discover` lists (same id and name).
 
     Raises:
         TooLarge: over ``limit`` bytes (compressed or unpacked).
         PathRefused: a path in the name or in the zip (absolute, ``..``, symlink).
-        InputError: wrong type, not a zip, no readable image or DICOM series.
+        InputError: wrong type, not a zip, no readable image or not one DICOM series.
     """
     name = _upload_name(filename)
     uploads = Path(uploads)
@@ -250,19 +274,22 @@ def save_upload(stream: BinaryIO, filename: str | None, uploads: Path, limit: in
         if name.lower().endswith(".zip"):
             archive = stage / ".upload.zip"
             _copy_limited(stream, archive, limit, f"upload {name}")
-            series = stage / "series"
-            series.mkdir()
-            _unzip(archive, series, limit)
+            unpacked = stage / ".unpacked"
+            unpacked.mkdir()
+            _unzip(archive, unpacked, limit)
             archive.unlink()
-            volume = read_volume(series)
-            rel = f"{key}/series"
+            stored = name[: -len(".zip")]
+            os.replace(_unzipped_series(unpacked, name), stage / stored)
+            shutil.rmtree(unpacked, ignore_errors=True)
         else:
-            _copy_limited(stream, stage / name, limit, f"upload {name}")
-            volume = read_volume(stage / name)
-            rel = f"{key}/{name}"
+            stored = name
+            _copy_limited(stream, stage / stored, limit, f"upload {name}")
+        volume = read_volume(stage / stored)
         os.replace(stage, uploads / key)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
-    return StudyRef(study_id("uploads", rel), name, "uploads", rel, volume.modality,
-                    volume.shape, tuple(float(s) for s in volume.spacing))  # type: ignore[arg-type]
+    rel = f"{key}/{stored}"
+    return StudyRef(study_id("uploads", rel), _study_name("uploads", rel, uploads), "uploads",
+                    rel, volume.modality, volume.shape,
+                    tuple(float(s) for s in volume.spacing))  # type: ignore[arg-type]
