@@ -13,11 +13,13 @@ target lies inside the same folder. Hidden entries (``.name``) are skipped.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import stat
 import uuid
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -27,7 +29,13 @@ import pydicom
 import SimpleITK as sitk
 
 from tumorseg.errors import InputError
-from tumorseg.io import IMAGE_SUFFIXES, looks_like_dicom, modality_from_header, read_volume
+from tumorseg.io import (
+    IMAGE_SUFFIXES,
+    Volume,
+    looks_like_dicom,
+    modality_from_header,
+    read_volume,
+)
 from tumorseg.server.security import PathRefused, confine
 
 __all__ = [
@@ -39,6 +47,8 @@ __all__ = [
     "study_id",
     "study_path",
 ]
+
+log = logging.getLogger(__name__)
 
 #: Uploads accepted: a NIfTI file, or a zip holding one DICOM series.
 UPLOAD_SUFFIXES = (".nii.gz", ".nii", ".zip")
@@ -207,33 +217,51 @@ def _copy_limited(src: BinaryIO, dst: Path, limit: int, what: str) -> int:
     return n
 
 
-def _unzip(archive: Path, dest: Path, limit: int) -> None:
-    """Unpack ``archive`` into ``dest`` member by member: no absolute paths, no ``..``, no
-    symlinks, at most ``limit`` bytes unpacked and :data:`MAX_ZIP_MEMBERS` members."""
+def _unzip(archive: Path, dest: Path, limit: int, upload: str) -> None:
+    """Unpack ``archive`` (uploaded as ``upload``) into ``dest`` member by member: no
+    absolute paths, no ``..``, no symlinks, at most ``limit`` bytes unpacked and
+    :data:`MAX_ZIP_MEMBERS` members. Messages name the zip as uploaded."""
+    what = f"upload {upload}"
     try:
         zf = zipfile.ZipFile(archive)
-    except zipfile.BadZipFile as exc:
-        raise InputError(f"upload {archive.name}: not a valid zip file") from exc
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise InputError(f"{what}: not a valid zip file") from exc
     with zf:
         members = zf.infolist()
         if len(members) > MAX_ZIP_MEMBERS:
-            raise InputError(f"upload {archive.name}: more than {MAX_ZIP_MEMBERS} files")
+            raise InputError(f"{what}: more than {MAX_ZIP_MEMBERS} files")
         total = 0
         for info in members:
             if stat.S_ISLNK(info.external_attr >> 16):
-                raise PathRefused(f"upload {archive.name}: {info.filename} is a symlink; "
+                raise PathRefused(f"{what}: {info.filename} is a symlink; "
                                   "links are not unpacked")
-            target = confine(dest, info.filename)
+            try:
+                target = confine(dest, info.filename)
+            except PathRefused as exc:
+                raise PathRefused(f"{what}: {exc}") from exc
             total += info.file_size
             if total > limit:
-                raise TooLarge(f"upload {archive.name}: unpacks to more than the upload limit "
+                raise TooLarge(f"{what}: unpacks to more than the upload limit "
                                f"of {limit / 2**20:.0f} MiB")
-            if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as src:
-                _copy_limited(src, target, limit, f"upload {archive.name}")
+            try:
+                if info.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src:
+                    _copy_limited(src, target, limit, what)
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                raise InputError(f"{what}: the zip is damaged ({info.filename} cannot be "
+                                 "unpacked)") from exc
+            except NotImplementedError as exc:
+                raise InputError(f"{what}: {info.filename} is compressed with a method that "
+                                 "is not supported (use ordinary zip compression)") from exc
+            except RuntimeError as exc:  # zipfile's "File … is encrypted, password required"
+                raise InputError(f"{what}: {info.filename} is encrypted; password-protected "
+                                 "zips are not supported") from exc
+            except (FileExistsError, IsADirectoryError, NotADirectoryError) as exc:
+                raise InputError(f"{what}: {info.filename} cannot be unpacked (a name in the "
+                                 "zip is both a file and a folder)") from exc
 
 
 def _unzipped_series(unpacked: Path, upload: str) -> Path:
@@ -247,6 +275,32 @@ def _unzipped_series(unpacked: Path, upload: str) -> Path:
         raise InputError(f"upload {upload}: the zip holds {len(found)} studies ({names}); "
                          "zip one DICOM series per upload")
     return found[0][1]
+
+
+def _read_upload(path: Path, upload: str) -> Volume:
+    """:func:`read_volume` of a staged upload, its errors told in the user's terms: the file
+    name as uploaded and the problem in plain words (no staging path, no raw ITK text)."""
+    dicom = path.is_dir()
+    unreadable = ("the DICOM series cannot be read (damaged or unsupported DICOM files)"
+                  if dicom else "not a readable NIfTI image (damaged, or not a NIfTI file)")
+    try:
+        return read_volume(path)
+    except InputError as exc:
+        reason = str(exc)
+        if reason.startswith(f"{path}: "):
+            reason = reason[len(f"{path}: "):]
+        reason = reason.replace(f"{path}/", "").replace(str(path), upload)
+        if reason.startswith(("cannot read image", "cannot read DICOM series")) \
+                or "::" in reason or str(path.parent) in reason:
+            reason = unreadable  # raw ITK text, or a path we could not take out
+        elif reason.startswith("no DICOM series found"):
+            reason = "no readable DICOM series in the zip"
+        raise InputError(f"upload {upload}: {reason}") from exc
+    except MemoryError:
+        raise
+    except Exception as exc:  # a reader failing on odd bytes: the user's file, not a 500
+        log.warning("upload %s (%s) could not be read", upload, path, exc_info=True)
+        raise InputError(f"upload {upload}: {unreadable}") from exc
 
 
 def save_upload(stream: BinaryIO, filename: str | None, uploads: Path, limit: int
@@ -276,7 +330,7 @@ def save_upload(stream: BinaryIO, filename: str | None, uploads: Path, limit: in
             _copy_limited(stream, archive, limit, f"upload {name}")
             unpacked = stage / ".unpacked"
             unpacked.mkdir()
-            _unzip(archive, unpacked, limit)
+            _unzip(archive, unpacked, limit, name)
             archive.unlink()
             stored = name[: -len(".zip")]
             os.replace(_unzipped_series(unpacked, name), stage / stored)
@@ -284,7 +338,7 @@ def save_upload(stream: BinaryIO, filename: str | None, uploads: Path, limit: in
         else:
             stored = name
             _copy_limited(stream, stage / stored, limit, f"upload {name}")
-        volume = read_volume(stage / stored)
+        volume = _read_upload(stage / stored, name)
         os.replace(stage, uploads / key)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
