@@ -234,3 +234,35 @@ def test_nifti_export_is_uint16_beyond_255_lesions(tmp_path):
     token, name = url.split("/")[-2:]
     img = nib.load(tmp_path / "exports" / token / name)
     assert img.get_data_dtype() == np.uint16 and int(np.asarray(img.dataobj).max()) == 300
+
+
+def test_lesion_numbers_must_exist(client):
+    """select/click/box may name the active lesion or one with voxels or prompts; other
+    numbers are 404 (new lesions come from new-lesion, so numbers never skip)."""
+    sid = client.post("/api/sessions", json={"study_id": study_id(client, "ct.nii.gz")}
+                      ).json()["session_id"]
+    url = f"/api/sessions/{sid}"
+    assert client.post(f"{url}/select", json={"lesion": 1}).status_code == 200  # active
+    for path, body in (("select", {"lesion": 50}),
+                       ("clicks", {"ijk": list(LESION), "lesion": 99}),
+                       ("box", {"lo": [28, 6, 4], "hi": [34, 12, 10], "lesion": 2})):
+        r = client.post(f"{url}/{path}", json=body)
+        assert r.status_code == 404, (path, r.text)
+        n = body["lesion"]
+        assert r.json()["detail"] == (f"lesion {n}: no such lesion in this session; start a "
+                                      f"new lesion with POST /api/sessions/{sid}/new-lesion")
+    s = client.get(url).json()
+    assert s["version"] == 1 and s["active_lesion"] == 1 and s["lesions"] == []
+    assert client.post(f"{url}/select", json={"lesion": 0}).status_code == 422  # schema
+
+    s = client.post(f"{url}/clicks", json={"ijk": list(LESION), "lesion": 1}).json()
+    assert [x["id"] for x in s["lesions"]] == [1]
+    assert client.post(f"{url}/new-lesion").json()["active_lesion"] == 2
+    assert client.post(f"{url}/select", json={"lesion": 2}).status_code == 200  # active, empty
+    # a lesion with only a negative click (no voxels) still has prompts: it can be selected
+    client.post(f"{url}/clicks", json={"ijk": [30, 8, 6], "positive": False})
+    assert client.post(f"{url}/select", json={"lesion": 1}).status_code == 200
+    assert client.post(f"{url}/select", json={"lesion": 2}).json()["active_lesion"] == 2
+    assert client.post(f"{url}/select", json={"lesion": 3}).status_code == 404
+    s = client.post(f"{url}/box", json={"lo": [28, 6, 4], "hi": [34, 12, 10], "lesion": 2})
+    assert [x["id"] for x in s.json()["lesions"]] == [1, 2]

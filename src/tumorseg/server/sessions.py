@@ -182,10 +182,22 @@ class ServerSession:
             from tumorseg.errors import InputError
             raise InputError(f"lesion numbers are 1…65535, got {lesion}")
 
+    def _require_lesion(self, lesion: int) -> None:
+        """A lesion a prompt or select may name: the active lesion, or one that has voxels
+        or prompts. Any other number is :class:`NotFound` (new lesions come from
+        :meth:`new_lesion`, so numbers never skip)."""
+        self._check_lesion(lesion)
+        n = int(lesion)
+        if n == self.session.active_lesion or n in self.session.prompts \
+                or any(r.label == n for r in self.session.results):
+            return
+        raise NotFound(f"lesion {n}: no such lesion in this session; start a new lesion "
+                       f"with POST /api/sessions/{self.id}/new-lesion")
+
     def click(self, ijk: Index, positive: bool, lesion: int | None) -> None:
         self.engine.require_model()
         if lesion is not None:
-            self._check_lesion(lesion)
+            self._require_lesion(lesion)
             self.session.select_lesion(lesion)
         self.session.add_click(Click(tuple(ijk), bool(positive)))  # type: ignore[arg-type]
         self._undoable, self._redoable = self._undoable + 1, 0
@@ -195,7 +207,7 @@ class ServerSession:
     def box(self, lo: Index, hi: Index, lesion: int | None) -> None:
         self.engine.require_model()
         if lesion is not None:
-            self._check_lesion(lesion)
+            self._require_lesion(lesion)
             self.session.select_lesion(lesion)
         b = Box(tuple(lo), tuple(hi))  # type: ignore[arg-type]
         self.session.set_box(b)
@@ -208,7 +220,7 @@ class ServerSession:
         self._commit("new-lesion", {}, n)
 
     def select(self, lesion: int) -> None:
-        self._check_lesion(lesion)
+        self._require_lesion(lesion)
         self.session.select_lesion(lesion)
         self._commit("select", {}, int(lesion))
 
