@@ -266,3 +266,74 @@ def test_lesion_numbers_must_exist(client):
     assert client.post(f"{url}/select", json={"lesion": 3}).status_code == 404
     s = client.post(f"{url}/box", json={"lo": [28, 6, 4], "hi": [34, 12, 10], "lesion": 2})
     assert [x["id"] for x in s.json()["lesions"]] == [1, 2]
+
+
+def _model_section(client, sid) -> dict[str, str]:
+    """The report's "Model" table as {name: value}."""
+    import re
+
+    url = client.post(f"/api/sessions/{sid}/export", json={"format": "report"}).json()["url"]
+    html = client.get(url).text
+    table = html.split("<h2>Model</h2>", 1)[1].split("</table>", 1)[0]
+    return dict(re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td></tr>", table))
+
+
+def test_auto_is_credited_to_the_automatic_model(tmp_path):
+    """History and report name the automatic model for lesions it made (they named the
+    interactive model), also after a restart restores an accepted automatic lesion."""
+    def fake_auto(volume):
+        return (np.asarray(volume.array) > 100).astype(np.uint8)
+
+    fake_auto.version = "auto-2"
+    data = make_data(tmp_path)
+    with make_client(tmp_path, data_dir=data, auto_model=fake_auto) as client:
+        sid = client.post("/api/sessions", json={"study_id": study_id(client, "ct.nii.gz")}
+                          ).json()["session_id"]
+        assert _model_section(client, sid)["id"] == "BallModel@fake-1"  # nothing yet
+        client.post(f"/api/sessions/{sid}/auto")
+        assert _model_section(client, sid) == {"automatic model": "fake_auto@auto-2",
+                                               "automatic model: lesions": "1"}
+        client.post(f"/api/sessions/{sid}/new-lesion")
+        client.post(f"/api/sessions/{sid}/box", json={"lo": [28, 6, 4], "hi": [34, 12, 10]})
+        client.post(f"/api/sessions/{sid}/lesions/1/accept")
+        hist = client.get(f"/api/sessions/{sid}/history").json()
+        assert [(e["action"], e["model_version"]) for e in hist] == [
+            ("auto", "fake_auto@auto-2"), ("new-lesion", None), ("box", "BallModel@fake-1"),
+            ("accept", None)]
+        assert hist[-1]["models"] == {"automatic": "fake_auto@auto-2"}
+        assert _model_section(client, sid) == {
+            "automatic model": "fake_auto@auto-2", "automatic model: lesions": "1",
+            "interactive model": "BallModel@fake-1", "interactive model: lesions": "2"}
+        # a click on the automatic lesion: both models made it
+        client.post(f"/api/sessions/{sid}/clicks", json={"ijk": list(LESION), "lesion": 1})
+        assert _model_section(client, sid)["interactive model: lesions"] == "1, 2"
+        client.post(f"/api/sessions/{sid}/lesions/1/accept")
+        client.post(f"/api/sessions/{sid}/clicks", json={"ijk": [30, 8, 6], "lesion": 2,
+                                                         "positive": False})
+    with make_client(tmp_path, data_dir=data, auto_model=fake_auto) as client:
+        again = client.post("/api/sessions", json={"study_id": study_id(client, "ct.nii.gz")})
+        assert [x["id"] for x in again.json()["lesions"]] == [1]  # 2 was never accepted
+        assert _model_section(client, sid) == {
+            "automatic model": "fake_auto@auto-2", "automatic model: lesions": "1",
+            "interactive model": "BallModel@fake-1", "interactive model: lesions": "1"}
+
+
+def test_auto_model_description():
+    from types import SimpleNamespace
+
+    from tumorseg.server.engine import auto_model_description
+
+    def segment(volume):
+        return volume
+
+    assert auto_model_description(segment)["id"] == "segment@"
+    one = SimpleNamespace(model_dir="/m/abdomen-ct-lesions",
+                          manifest=SimpleNamespace(tumorseg_version="0.9"),
+                          describe=lambda: {"weights_sha256": {"0": "ab" * 32}})
+    assert auto_model_description(one) == {"name": "abdomen-ct-lesions", "version": "0.9",
+                                           "sha256": "ab" * 32,
+                                           "id": "abdomen-ct-lesions@0.9+abababab"}
+    two = SimpleNamespace(model_dir="/m/x", manifest=None,
+                          describe=lambda: {"weights_sha256": {"0": "a", "1": "b"}})
+    described = auto_model_description(two)
+    assert described["id"].startswith("x@+") and len(described["sha256"]) == 64

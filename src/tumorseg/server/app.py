@@ -382,8 +382,11 @@ def create_app(config: ServerConfig) -> FastAPI:
         def run() -> str:
             s = registry.get(sid)
             path = source_path(s.study)
-            return export_mask(body.format, s.volume, s.mask_copy(), s.study["name"], path,
-                               s.id, state, store, engine.info)
+            with s.lock:
+                mask = s.mask_copy()
+                model = s.report_model(mask)
+            return export_mask(body.format, s.volume, mask, s.study["name"], path,
+                               s.id, state, store, model)
         return {"url": await in_pool(engine.light_pool, run)}
 
     @app.get("/api/downloads/{token}/{name}", tags=["exports"], response_class=Response)
