@@ -11,7 +11,8 @@ import numpy as np
 import pydicom
 import pytest
 
-from tests.server.helpers import LESION, SHAPE, make_client, study_id
+from tests.server.helpers import LESION, SHAPE, make_client, make_data, study_id
+from tumorseg.io import Volume, write_volume
 
 
 @pytest.fixture
@@ -177,3 +178,162 @@ def test_auto_adds_lesions(tmp_path):
         assert [x["id"] for x in s["lesions"]] == [1]
         assert s["lesions"][0]["voxels"] == int(_ball(LESION).sum())
         assert client.get(f"/api/sessions/{sid}/history").json()[-1]["lesions_added"] == [1]
+
+
+def test_studies_list_the_modality_written_into_a_nifti(tmp_path):
+    """tumorseg writes a NIfTI's modality into its descrip field; the listing reads it there
+    (as read_volume does), also for rows stored as "unknown" by earlier versions."""
+    data = make_data(tmp_path)
+    small = np.zeros((6, 5, 4), np.int16)
+    write_volume(Volume(small, (1.0, 1.0, 1.0), modality="MR"), data / "mr.nii.gz")
+    write_volume(Volume(small, (1.0, 1.0, 1.0)), data / "plain.nii.gz")
+    with make_client(tmp_path, data_dir=data) as c:
+        rows = {s["name"]: s for s in c.get("/api/studies").json()}
+        assert rows["ct.nii.gz"]["modality"] == "CT"
+        assert rows["mr.nii.gz"]["modality"] == "MR"
+        assert rows["plain.nii.gz"]["modality"] == "unknown"
+        stale = c.app.state.store.study(rows["ct.nii.gz"]["id"])
+        c.app.state.store.put_study({**stale, "modality": "unknown"})
+        rows = {s["name"]: s for s in c.get("/api/studies").json()}
+        assert rows["ct.nii.gz"]["modality"] == "CT"
+
+
+def _nifti(content: bytes) -> nib.Nifti1Image:
+    return nib.Nifti1Image.from_bytes(__import__("gzip").decompress(content))
+
+
+def test_nifti_export_is_uint8_up_to_255_lesions_and_holds_unaccepted_lesions(client):
+    sid = client.post("/api/sessions", json={"study_id": study_id(client, "ct.nii.gz")}
+                      ).json()["session_id"]
+    client.post(f"/api/sessions/{sid}/clicks", json={"ijk": list(LESION)})
+    client.post(f"/api/sessions/{sid}/lesions/1/accept")
+    client.post(f"/api/sessions/{sid}/new-lesion")
+    client.post(f"/api/sessions/{sid}/box", json={"lo": [28, 6, 4], "hi": [34, 12, 10]})
+    url = client.post(f"/api/sessions/{sid}/export", json={"format": "nifti"}).json()["url"]
+    img = _nifti(client.get(url).content)
+    assert img.get_data_dtype() == np.uint8
+    assert set(np.unique(np.asarray(img.dataobj)).tolist()) == {0, 1, 2}  # 2 not accepted
+    served = _nifti(client.get(f"/api/sessions/{sid}/mask.nii.gz").content)
+    assert served.get_data_dtype() == np.uint8
+    np.testing.assert_array_equal(np.asarray(served.dataobj), np.asarray(img.dataobj))
+
+
+def test_nifti_export_is_uint16_beyond_255_lesions(tmp_path):
+    from tumorseg.server.exports import export_mask
+    from tumorseg.server.store import Store
+
+    volume = Volume(np.zeros((4, 4, 4), np.int16), (1.0, 1.0, 1.0), modality="CT")
+    mask = np.zeros((4, 4, 4), np.uint16)
+    mask[0, 0, 0], mask[1, 1, 1] = 1, 300
+    store = Store(tmp_path / "db.sqlite")
+    try:
+        url = export_mask("nifti", volume, mask, "x.nii.gz", tmp_path / "x.nii.gz", "sid",
+                          tmp_path, store)
+    finally:
+        store.close()
+    token, name = url.split("/")[-2:]
+    img = nib.load(tmp_path / "exports" / token / name)
+    assert img.get_data_dtype() == np.uint16 and int(np.asarray(img.dataobj).max()) == 300
+
+
+def test_lesion_numbers_must_exist(client):
+    """select/click/box may name the active lesion or one with voxels or prompts; other
+    numbers are 404 (new lesions come from new-lesion, so numbers never skip)."""
+    sid = client.post("/api/sessions", json={"study_id": study_id(client, "ct.nii.gz")}
+                      ).json()["session_id"]
+    url = f"/api/sessions/{sid}"
+    assert client.post(f"{url}/select", json={"lesion": 1}).status_code == 200  # active
+    for path, body in (("select", {"lesion": 50}),
+                       ("clicks", {"ijk": list(LESION), "lesion": 99}),
+                       ("box", {"lo": [28, 6, 4], "hi": [34, 12, 10], "lesion": 2})):
+        r = client.post(f"{url}/{path}", json=body)
+        assert r.status_code == 404, (path, r.text)
+        n = body["lesion"]
+        assert r.json()["detail"] == (f"lesion {n}: no such lesion in this session; start a "
+                                      f"new lesion with POST /api/sessions/{sid}/new-lesion")
+    s = client.get(url).json()
+    assert s["version"] == 1 and s["active_lesion"] == 1 and s["lesions"] == []
+    assert client.post(f"{url}/select", json={"lesion": 0}).status_code == 422  # schema
+
+    s = client.post(f"{url}/clicks", json={"ijk": list(LESION), "lesion": 1}).json()
+    assert [x["id"] for x in s["lesions"]] == [1]
+    assert client.post(f"{url}/new-lesion").json()["active_lesion"] == 2
+    assert client.post(f"{url}/select", json={"lesion": 2}).status_code == 200  # active, empty
+    # a lesion with only a negative click (no voxels) still has prompts: it can be selected
+    client.post(f"{url}/clicks", json={"ijk": [30, 8, 6], "positive": False})
+    assert client.post(f"{url}/select", json={"lesion": 1}).status_code == 200
+    assert client.post(f"{url}/select", json={"lesion": 2}).json()["active_lesion"] == 2
+    assert client.post(f"{url}/select", json={"lesion": 3}).status_code == 404
+    s = client.post(f"{url}/box", json={"lo": [28, 6, 4], "hi": [34, 12, 10], "lesion": 2})
+    assert [x["id"] for x in s.json()["lesions"]] == [1, 2]
+
+
+def _model_section(client, sid) -> dict[str, str]:
+    """The report's "Model" table as {name: value}."""
+    import re
+
+    url = client.post(f"/api/sessions/{sid}/export", json={"format": "report"}).json()["url"]
+    html = client.get(url).text
+    table = html.split("<h2>Model</h2>", 1)[1].split("</table>", 1)[0]
+    return dict(re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td></tr>", table))
+
+
+def test_auto_is_credited_to_the_automatic_model(tmp_path):
+    """History and report name the automatic model for lesions it made (they named the
+    interactive model), also after a restart restores an accepted automatic lesion."""
+    def fake_auto(volume):
+        return (np.asarray(volume.array) > 100).astype(np.uint8)
+
+    fake_auto.version = "auto-2"
+    data = make_data(tmp_path)
+    with make_client(tmp_path, data_dir=data, auto_model=fake_auto) as client:
+        sid = client.post("/api/sessions", json={"study_id": study_id(client, "ct.nii.gz")}
+                          ).json()["session_id"]
+        assert _model_section(client, sid)["id"] == "BallModel@fake-1"  # nothing yet
+        client.post(f"/api/sessions/{sid}/auto")
+        assert _model_section(client, sid) == {"automatic model": "fake_auto@auto-2",
+                                               "automatic model: lesions": "1"}
+        client.post(f"/api/sessions/{sid}/new-lesion")
+        client.post(f"/api/sessions/{sid}/box", json={"lo": [28, 6, 4], "hi": [34, 12, 10]})
+        client.post(f"/api/sessions/{sid}/lesions/1/accept")
+        hist = client.get(f"/api/sessions/{sid}/history").json()
+        assert [(e["action"], e["model_version"]) for e in hist] == [
+            ("auto", "fake_auto@auto-2"), ("new-lesion", None), ("box", "BallModel@fake-1"),
+            ("accept", None)]
+        assert hist[-1]["models"] == {"automatic": "fake_auto@auto-2"}
+        assert _model_section(client, sid) == {
+            "automatic model": "fake_auto@auto-2", "automatic model: lesions": "1",
+            "interactive model": "BallModel@fake-1", "interactive model: lesions": "2"}
+        # a click on the automatic lesion: both models made it
+        client.post(f"/api/sessions/{sid}/clicks", json={"ijk": list(LESION), "lesion": 1})
+        assert _model_section(client, sid)["interactive model: lesions"] == "1, 2"
+        client.post(f"/api/sessions/{sid}/lesions/1/accept")
+        client.post(f"/api/sessions/{sid}/clicks", json={"ijk": [30, 8, 6], "lesion": 2,
+                                                         "positive": False})
+    with make_client(tmp_path, data_dir=data, auto_model=fake_auto) as client:
+        again = client.post("/api/sessions", json={"study_id": study_id(client, "ct.nii.gz")})
+        assert [x["id"] for x in again.json()["lesions"]] == [1]  # 2 was never accepted
+        assert _model_section(client, sid) == {
+            "automatic model": "fake_auto@auto-2", "automatic model: lesions": "1",
+            "interactive model": "BallModel@fake-1", "interactive model: lesions": "1"}
+
+
+def test_auto_model_description():
+    from types import SimpleNamespace
+
+    from tumorseg.server.engine import auto_model_description
+
+    def segment(volume):
+        return volume
+
+    assert auto_model_description(segment)["id"] == "segment@"
+    one = SimpleNamespace(model_dir="/m/abdomen-ct-lesions",
+                          manifest=SimpleNamespace(tumorseg_version="0.9"),
+                          describe=lambda: {"weights_sha256": {"0": "ab" * 32}})
+    assert auto_model_description(one) == {"name": "abdomen-ct-lesions", "version": "0.9",
+                                           "sha256": "ab" * 32,
+                                           "id": "abdomen-ct-lesions@0.9+abababab"}
+    two = SimpleNamespace(model_dir="/m/x", manifest=None,
+                          describe=lambda: {"weights_sha256": {"0": "a", "1": "b"}})
+    described = auto_model_description(two)
+    assert described["id"].startswith("x@+") and len(described["sha256"]) == 64

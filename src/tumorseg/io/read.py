@@ -29,6 +29,7 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "is_image_path",
     "looks_like_dicom",
+    "modality_from_header",
     "read_channels",
     "read_dicom_series",
     "read_volume",
@@ -150,7 +151,7 @@ def read_volume(path: str | os.PathLike[str], modality: str | None = None) -> Vo
         raise InputError(f"{p}: cannot read image ({_first_line(exc)})") from exc
     if image.GetDimension() == 3 and 1 in image.GetSize()[:3] and image.GetSize()[2] == 1:
         log.warning("%s: a single slice; treated as a 3D volume one voxel thick", p)
-    file_modality = _metadata(image, MODALITY_KEY) or _nifti_modality(image)
+    file_modality = modality_from_header(image)
     try:
         volume = Volume.from_sitk(
             image, modality=modality or file_modality or "unknown", source=str(p)
@@ -224,11 +225,21 @@ def _first_line(exc: BaseException) -> str:
     return line.split("Description:")[-1].strip()[:200]
 
 
-def _metadata(image: sitk.Image, key: str) -> str | None:
+def _metadata(image: sitk.Image | sitk.ImageFileReader, key: str) -> str | None:
     return image.GetMetaData(key).strip() if image.HasMetaDataKey(key) else None
 
 
-def _nifti_modality(image: sitk.Image) -> str | None:
+def modality_from_header(header: sitk.Image | sitk.ImageFileReader) -> str | None:
+    """The modality tumorseg wrote into a file's header, or None.
+
+    ``header`` is an image read through SimpleITK, or an :class:`sitk.ImageFileReader` after
+    ``ReadImageInformation()`` (no voxels read). NRRD/MHA carry :data:`MODALITY_KEY`; NIfTI
+    carries ``tumorseg_modality=CT`` in its ``descrip`` field.
+    """
+    return _metadata(header, MODALITY_KEY) or _nifti_modality(header)
+
+
+def _nifti_modality(image: sitk.Image | sitk.ImageFileReader) -> str | None:
     """The modality tumorseg wrote into a NIfTI ``descrip`` (``tumorseg_modality=CT``), or
     None (other descriptions are not guessed from)."""
     notes = _metadata(image, "descrip") or ""

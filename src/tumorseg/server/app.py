@@ -31,7 +31,7 @@ from tumorseg.server.config import ServerConfig
 from tumorseg.server.dicomweb_source import DICOMWEB_ROOT, DicomwebSource, http_status
 from tumorseg.server.engine import Engine
 from tumorseg.server.errors import Conflict, status_of
-from tumorseg.server.exports import download_path, export_mask
+from tumorseg.server.exports import download_path, export_mask, mask_dtype
 from tumorseg.server.lesions import lesion_table
 from tumorseg.server.security import is_loopback, token_matches
 from tumorseg.server.sessions import ServerSession, SessionRegistry
@@ -221,9 +221,12 @@ def create_app(config: ServerConfig) -> FastAPI:
             old = known.get(ref.id)
             if old is None or old.get("shape") is None:
                 store.put_study(row)
-            else:
-                row = {**row, "modality": old["modality"], "shape": old["shape"],
-                       "spacing": old["spacing"]}
+            else:  # opened studies keep the exact values read then
+                known_modality = old["modality"] not in (None, "unknown")
+                row = {**row, "modality": old["modality"] if known_modality
+                       else row["modality"], "shape": old["shape"], "spacing": old["spacing"]}
+                if row["modality"] != old["modality"]:  # rows listed before it was read
+                    store.put_study(row)
             found.append(row)
         return found
 
@@ -302,8 +305,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         def run() -> bytes:
             s = registry.get(sid)
             m = s.mask_copy()
-            dtype = np.uint8 if int(m.max(initial=0)) < 256 else np.uint16
-            return nifti_bytes(s.volume.with_array(m.astype(dtype), modality="SEG"))
+            return nifti_bytes(s.volume.with_array(m.astype(mask_dtype(m)), modality="SEG"))
         data = await in_pool(engine.light_pool, run)
         return Response(data, media_type="application/gzip",
                         headers={"Content-Disposition": 'attachment; filename="mask.nii.gz"'})
@@ -380,8 +382,11 @@ def create_app(config: ServerConfig) -> FastAPI:
         def run() -> str:
             s = registry.get(sid)
             path = source_path(s.study)
-            return export_mask(body.format, s.volume, s.mask_copy(), s.study["name"], path,
-                               s.id, state, store, engine.info)
+            with s.lock:
+                mask = s.mask_copy()
+                model = s.report_model(mask)
+            return export_mask(body.format, s.volume, mask, s.study["name"], path,
+                               s.id, state, store, model)
         return {"url": await in_pool(engine.light_pool, run)}
 
     @app.get("/api/downloads/{token}/{name}", tags=["exports"], response_class=Response)

@@ -1,6 +1,8 @@
 """Exports of a session's mask, served through one-off download tokens.
 
-Formats: ``nifti`` (the instance map on the image grid, uint16), ``seg`` (DICOM
+Every export holds the session's current mask, lesions not yet accepted included.
+Formats: ``nifti`` (the instance map on the image grid, uint8 — uint16 beyond 255
+lesions, as :func:`mask_dtype` says), ``seg`` (DICOM
 Segmentation) and ``rtstruct`` (RT Structure Set) through :mod:`tumorseg.export` — both
 need a DICOM study as their reference — and ``report`` (the HTML lesion report of
 :mod:`tumorseg.report`). Files go to ``STATE/exports/<token>/``; the download URL is
@@ -21,10 +23,16 @@ from tumorseg.server.errors import Conflict, NotFound
 from tumorseg.server.security import confine
 from tumorseg.server.store import Store
 
-__all__ = ["EXPORT_FORMATS", "download_path", "export_mask"]
+__all__ = ["EXPORT_FORMATS", "download_path", "export_mask", "mask_dtype"]
 
 EXPORT_FORMATS = ("nifti", "seg", "rtstruct", "report")
 logging.getLogger("highdicom").setLevel(logging.WARNING)
+
+
+def mask_dtype(mask: np.ndarray) -> type:
+    """The type a mask is served and exported in: uint8 when every lesion number is below
+    256, else uint16."""
+    return np.uint8 if int(mask.max(initial=0)) < 256 else np.uint16
 
 
 def _stem(name: str) -> str:
@@ -48,7 +56,8 @@ def export_mask(fmt: str, volume: Volume, mask: np.ndarray, study_name: str,
     stem = _stem(study_name)
     mask_volume = volume.with_array(mask.astype(np.uint16), modality="SEG")
     if fmt == "nifti":
-        path = write_volume(mask_volume, folder / f"{stem}_mask.nii.gz")
+        path = write_volume(mask_volume, folder / f"{stem}_mask.nii.gz",
+                            dtype=mask_dtype(mask))
     elif fmt in ("seg", "rtstruct"):
         if not study_path.is_dir():
             raise Conflict(f"{fmt.upper()} export needs a DICOM study as its reference; "

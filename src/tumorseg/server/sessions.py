@@ -13,6 +13,11 @@ the history is the audit trail. Work not accepted is not restored.
 
 Deleting a lesion and running the automatic model rebuild the InteractiveSession from the
 current mask: the undo history before them is dropped (an undo then answers 409).
+
+Each event names the model that ran (the interactive model for clicks and boxes, the
+automatic model for auto), and the session keeps which models made each lesion
+(:attr:`ServerSession.models`, saved with each acceptance and restored with it) so an
+export's report names every model behind the mask.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from tumorseg.interactive.session import InteractiveSession
 from tumorseg.io import Volume, read_volume, write_volume
 from tumorseg.server.engine import Engine
 from tumorseg.server.errors import Conflict, NotFound
+from tumorseg.server.exports import mask_dtype
 from tumorseg.server.store import Store
 
 __all__ = ["ServerSession", "SessionRegistry", "Turns", "changed_box"]
@@ -92,12 +98,15 @@ class ServerSession:
     Attributes:
         id: session id; study: the study row; volume: the image.
         version: increments on every change; accepted: accepted lesion numbers.
+        models: lesion → {"interactive" | "automatic": model id} of the models that
+            wrote it (may name lesions no longer in the mask).
     """
 
     def __init__(self, session_id: str, study: dict[str, Any], volume: Volume, engine: Engine,
                  store: Store, state_dir: Path, version: int = 0, active: int = 1,
                  accepted: dict[int, dict[str, Any]] | None = None,
-                 prior: np.ndarray | None = None) -> None:
+                 prior: np.ndarray | None = None,
+                 models: dict[int, dict[str, str]] | None = None) -> None:
         self.id = session_id
         self.study = study
         self.volume = volume
@@ -106,6 +115,8 @@ class ServerSession:
         self.state_dir = Path(state_dir)
         self.version = version
         self.accepted: dict[int, dict[str, Any]] = dict(accepted or {})
+        self.models: dict[int, dict[str, str]] = {n: dict(m) for n, m in
+                                                  (models or {}).items()}
         self.turns = Turns()
         self.lock = threading.RLock()  # held while the mask changes or is read
         self.session = self._new_session(prior)
@@ -134,7 +145,7 @@ class ServerSession:
             self.turns.done()
 
     def _commit(self, action: str, detail: dict[str, Any], lesion: int | None,
-                seconds: float | None = None, model: bool = False,
+                seconds: float | None = None, model_version: str | None = None,
                 accept: tuple[int, str, int, float] | None = None,
                 unaccept: set[int] | None = None) -> None:
         """Finish a change: diff the mask, drop acceptance of changed lesions, journal it."""
@@ -146,7 +157,7 @@ class ServerSession:
         self.changed = change.box
         self.seconds = seconds
         self.store.record(self.id, action, detail, lesion=lesion,
-                          model_version=self.engine.model_version if model else None,
+                          model_version=model_version,
                           seconds=seconds, version=self.version,
                           active_lesion=self.session.active_lesion, accept=accept,
                           unaccept=tuple(sorted(gone)))
@@ -181,33 +192,55 @@ class ServerSession:
             from tumorseg.errors import InputError
             raise InputError(f"lesion numbers are 1…65535, got {lesion}")
 
+    def _require_lesion(self, lesion: int) -> None:
+        """A lesion a prompt or select may name: the active lesion, or one that has voxels
+        or prompts. Any other number is :class:`NotFound` (new lesions come from
+        :meth:`new_lesion`, so numbers never skip)."""
+        self._check_lesion(lesion)
+        n = int(lesion)
+        if n == self.session.active_lesion or n in self.session.prompts \
+                or any(r.label == n for r in self.session.results):
+            return
+        raise NotFound(f"lesion {n}: no such lesion in this session; start a new lesion "
+                       f"with POST /api/sessions/{self.id}/new-lesion")
+
     def click(self, ijk: Index, positive: bool, lesion: int | None) -> None:
         self.engine.require_model()
         if lesion is not None:
-            self._check_lesion(lesion)
+            self._require_lesion(lesion)
             self.session.select_lesion(lesion)
         self.session.add_click(Click(tuple(ijk), bool(positive)))  # type: ignore[arg-type]
         self._undoable, self._redoable = self._undoable + 1, 0
+        self._ran_interactive()
         self._commit("click", {"ijk": list(ijk), "positive": bool(positive)},
-                     self.session.active_lesion, self.session.last_seconds, model=True)
+                     self.session.active_lesion, self.session.last_seconds,
+                     model_version=self.engine.model_version)
 
     def box(self, lo: Index, hi: Index, lesion: int | None) -> None:
         self.engine.require_model()
         if lesion is not None:
-            self._check_lesion(lesion)
+            self._require_lesion(lesion)
             self.session.select_lesion(lesion)
         b = Box(tuple(lo), tuple(hi))  # type: ignore[arg-type]
         self.session.set_box(b)
         self._undoable, self._redoable = self._undoable + 1, 0
+        self._ran_interactive()
         self._commit("box", {"box": {"lo": list(b.lo), "hi": list(b.hi)}},
-                     self.session.active_lesion, self.session.last_seconds, model=True)
+                     self.session.active_lesion, self.session.last_seconds,
+                     model_version=self.engine.model_version)
+
+    def _ran_interactive(self) -> None:
+        version = self.engine.model_version
+        if version is not None:
+            self.models.setdefault(self.session.active_lesion, {})["interactive"] = version
 
     def new_lesion(self) -> None:
         n = self.session.new_lesion()
+        self.models.pop(n, None)
         self._commit("new-lesion", {}, n)
 
     def select(self, lesion: int) -> None:
-        self._check_lesion(lesion)
+        self._require_lesion(lesion)
         self.session.select_lesion(lesion)
         self._commit("select", {}, int(lesion))
 
@@ -248,7 +281,10 @@ class ServerSession:
             added.append(n)
         seconds = time.perf_counter() - t0
         self._rebuild(mask, self.session.active_lesion)
-        self._commit("auto", {"lesions_added": added}, None, seconds, model=True)
+        version = self.engine.auto_version
+        for n in added:
+            self.models[n] = {} if version is None else {"automatic": version}
+        self._commit("auto", {"lesions_added": added}, None, seconds, model_version=version)
 
     def accept(self, lesion: int) -> None:
         self._check_lesion(lesion)
@@ -260,7 +296,8 @@ class ServerSession:
         write_volume(self.volume.with_array(region.astype(np.uint8), modality="SEG"),
                      self.state_dir / rel)
         ml = voxels * self.volume.voxel_volume_mm3 / 1000.0
-        self._commit("accept", {"voxels": voxels, "volume_ml": ml, "mask_path": rel},
+        self._commit("accept", {"voxels": voxels, "volume_ml": ml, "mask_path": rel,
+                                "models": dict(self.models.get(lesion, {}))},
                      lesion, accept=(lesion, rel, voxels, ml))
 
     def delete(self, lesion: int) -> None:
@@ -271,12 +308,39 @@ class ServerSession:
             raise NotFound(f"lesion {lesion}: no such lesion in this session")
         mask[region] = 0
         self._rebuild(mask, self.session.active_lesion)
+        self.models.pop(lesion, None)
         self._commit("delete", {"voxels": int(region.sum())}, lesion, unaccept={lesion})
 
     # -------------------------------------------------------------------- reads
     def mask_copy(self) -> np.ndarray:
         with self.lock:
             return np.array(self.session.mask)
+
+    def report_model(self, mask: np.ndarray) -> dict[str, Any] | None:
+        """What the report's "Model" section says about ``mask`` (a copy of this session's).
+
+        The interactive model's description when it alone made the lesions (or there are
+        none); otherwise each model (interactive, automatic) that made a lesion, with those
+        lesions. Lesions without a record (accepted by versions before records were kept)
+        are counted as the interactive model's.
+        """
+        lesions = sorted(int(v) for v in np.unique(mask) if v)
+        interactive = self.engine.model_version
+        by_model: dict[tuple[str, str], list[int]] = {}
+        for n in lesions:
+            made = self.models.get(n) or ({"interactive": interactive} if interactive else {})
+            for kind, version in made.items():
+                by_model.setdefault((kind, version), []).append(n)
+        if all(kind == "interactive" and version == interactive for kind, version in by_model):
+            return self.engine.info
+        out: dict[str, Any] = {}
+        for (kind, version), numbers in sorted(by_model.items()):
+            key = f"{kind} model"
+            while key in out:  # several versions of one kind (a restart with another)
+                key += " (other)"
+            out[key] = version
+            out[f"{key}: lesions"] = ", ".join(str(n) for n in numbers)
+        return out
 
     def state(self) -> dict[str, Any]:
         with self.lock:
@@ -308,7 +372,7 @@ class ServerSession:
         with self.lock:
             part = self.session.mask[tuple(slice(a, b + 1) for a, b in zip(lo, hi,
                                                                           strict=True))]
-            dtype = np.uint8 if int(part.max(initial=0)) < 256 else np.uint16
+            dtype = mask_dtype(part)
             data = np.asarray(part, dtype=dtype).tobytes(order="F")
         return {"lo": list(lo), "hi": list(hi), "dtype": np.dtype(dtype).name, "order": "F",
                 "data": base64.b64encode(data).decode("ascii")}
@@ -376,6 +440,10 @@ class SessionRegistry:
     def _restore(self, row: dict[str, Any], study: dict[str, Any], volume: Volume
                  ) -> ServerSession:
         accepted = {int(r["lesion"]): r for r in self.store.accepted(row["id"])}
+        models: dict[int, dict[str, str]] = {}
+        for event in self.store.history(row["id"]):  # the latest acceptance of each wins
+            if event["action"] == "accept" and event["lesion"] in accepted:
+                models[int(event["lesion"])] = dict(event["detail"].get("models") or {})
         prior = None
         if accepted:
             prior = np.zeros(volume.shape, np.uint16)
@@ -384,7 +452,8 @@ class SessionRegistry:
                 prior[(np.asarray(part) > 0) & (prior == 0)] = n
         return ServerSession(row["id"], study, volume, self.engine, self.store,
                              self.state_dir, version=int(row["version"]),
-                             active=int(row["active_lesion"]), accepted=accepted, prior=prior)
+                             active=int(row["active_lesion"]), accepted=accepted, prior=prior,
+                             models=models)
 
     def all(self) -> list[ServerSession]:
         with self._lock:

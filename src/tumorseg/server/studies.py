@@ -13,11 +13,13 @@ target lies inside the same folder. Hidden entries (``.name``) are skipped.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import stat
 import uuid
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -27,7 +29,13 @@ import pydicom
 import SimpleITK as sitk
 
 from tumorseg.errors import InputError
-from tumorseg.io import IMAGE_SUFFIXES, looks_like_dicom, read_volume
+from tumorseg.io import (
+    IMAGE_SUFFIXES,
+    Volume,
+    looks_like_dicom,
+    modality_from_header,
+    read_volume,
+)
 from tumorseg.server.security import PathRefused, confine
 
 __all__ = [
@@ -39,6 +47,8 @@ __all__ = [
     "study_id",
     "study_path",
 ]
+
+log = logging.getLogger(__name__)
 
 #: Uploads accepted: a NIfTI file, or a zip holding one DICOM series.
 UPLOAD_SUFFIXES = (".nii.gz", ".nii", ".zip")
@@ -103,9 +113,7 @@ def _file_header(path: Path) -> tuple[str, tuple[int, int, int] | None,
     except RuntimeError:
         return "unknown", None, None
     size, spacing = reader.GetSize(), reader.GetSpacing()
-    modality = "unknown"
-    if "tumorseg_modality" in reader.GetMetaDataKeys():
-        modality = reader.GetMetaData("tumorseg_modality").strip() or "unknown"
+    modality = modality_from_header(reader) or "unknown"
     if len(size) < 3:
         return modality, None, None
     return (modality, tuple(int(v) for v in size[:3]),  # type: ignore[return-value]
@@ -170,10 +178,16 @@ def discover(root_name: str, root: Path) -> list[StudyRef]:
             modality, shape, spacing = _dicom_header(dicom)
         else:
             modality, shape, spacing = _file_header(path)
-        name = rel if root_name == "data" else PurePosixPath(rel).parts[-1]
-        out.append(StudyRef(study_id(root_name, rel), name if rel != "." else root.name,
+        out.append(StudyRef(study_id(root_name, rel), _study_name(root_name, rel, root),
                             root_name, rel, modality, shape, spacing))
     return out
+
+
+def _study_name(root_name: str, rel: str, root: Path) -> str:
+    """The shown name: the path under the data folder, an upload's file or folder name."""
+    if rel == ".":
+        return Path(root).name
+    return rel if root_name == "data" else PurePosixPath(rel).parts[-1]
 
 
 # ------------------------------------------------------------------------- uploads
@@ -183,6 +197,8 @@ def _upload_name(filename: str | None) -> str:
         raise InputError("upload: the file has no name")
     if "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
         raise PathRefused(f"upload {name}: a file name must not contain a path")
+    if name.startswith("."):  # hidden: the study list would never show it
+        raise InputError(f"upload {name}: a file name must not start with a dot")
     if not name.lower().endswith(UPLOAD_SUFFIXES):
         raise InputError(f"upload {name}: expected a .nii, .nii.gz or a .zip of one DICOM "
                          "series")
@@ -201,33 +217,90 @@ def _copy_limited(src: BinaryIO, dst: Path, limit: int, what: str) -> int:
     return n
 
 
-def _unzip(archive: Path, dest: Path, limit: int) -> None:
-    """Unpack ``archive`` into ``dest`` member by member: no absolute paths, no ``..``, no
-    symlinks, at most ``limit`` bytes unpacked and :data:`MAX_ZIP_MEMBERS` members."""
+def _unzip(archive: Path, dest: Path, limit: int, upload: str) -> None:
+    """Unpack ``archive`` (uploaded as ``upload``) into ``dest`` member by member: no
+    absolute paths, no ``..``, no symlinks, at most ``limit`` bytes unpacked and
+    :data:`MAX_ZIP_MEMBERS` members. Messages name the zip as uploaded."""
+    what = f"upload {upload}"
     try:
         zf = zipfile.ZipFile(archive)
-    except zipfile.BadZipFile as exc:
-        raise InputError(f"upload {archive.name}: not a valid zip file") from exc
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise InputError(f"{what}: not a valid zip file") from exc
     with zf:
         members = zf.infolist()
         if len(members) > MAX_ZIP_MEMBERS:
-            raise InputError(f"upload {archive.name}: more than {MAX_ZIP_MEMBERS} files")
+            raise InputError(f"{what}: more than {MAX_ZIP_MEMBERS} files")
         total = 0
         for info in members:
             if stat.S_ISLNK(info.external_attr >> 16):
-                raise PathRefused(f"upload {archive.name}: {info.filename} is a symlink; "
+                raise PathRefused(f"{what}: {info.filename} is a symlink; "
                                   "links are not unpacked")
-            target = confine(dest, info.filename)
+            try:
+                target = confine(dest, info.filename)
+            except PathRefused as exc:
+                raise PathRefused(f"{what}: {exc}") from exc
             total += info.file_size
             if total > limit:
-                raise TooLarge(f"upload {archive.name}: unpacks to more than the upload limit "
+                raise TooLarge(f"{what}: unpacks to more than the upload limit "
                                f"of {limit / 2**20:.0f} MiB")
-            if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as src:
-                _copy_limited(src, target, limit, f"upload {archive.name}")
+            try:
+                if info.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src:
+                    _copy_limited(src, target, limit, what)
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                raise InputError(f"{what}: the zip is damaged ({info.filename} cannot be "
+                                 "unpacked)") from exc
+            except NotImplementedError as exc:
+                raise InputError(f"{what}: {info.filename} is compressed with a method that "
+                                 "is not supported (use ordinary zip compression)") from exc
+            except RuntimeError as exc:  # zipfile's "File … is encrypted, password required"
+                raise InputError(f"{what}: {info.filename} is encrypted; password-protected "
+                                 "zips are not supported") from exc
+            except (FileExistsError, IsADirectoryError, NotADirectoryError) as exc:
+                raise InputError(f"{what}: {info.filename} cannot be unpacked (a name in the "
+                                 "zip is both a file and a folder)") from exc
+
+
+def _unzipped_series(unpacked: Path, upload: str) -> Path:
+    """The one DICOM series folder in an unpacked zip, found as :func:`discover` will find
+    it (so the upload and the study list agree on the study)."""
+    found = list(_walk(unpacked))
+    if not any(dicom is not None for _, _, dicom in found):
+        raise InputError(f"upload {upload}: no DICOM series found in the zip")
+    if len(found) > 1:
+        names = ", ".join(rel for rel, _, _ in found[:3]) + (", …" if len(found) > 3 else "")
+        raise InputError(f"upload {upload}: the zip holds {len(found)} studies ({names}); "
+                         "zip one DICOM series per upload")
+    return found[0][1]
+
+
+def _read_upload(path: Path, upload: str) -> Volume:
+    """:func:`read_volume` of a staged upload, its errors told in the user's terms: the file
+    name as uploaded and the problem in plain words (no staging path, no raw ITK text)."""
+    dicom = path.is_dir()
+    unreadable = ("the DICOM series cannot be read (damaged or unsupported DICOM files)"
+                  if dicom else "not a readable NIfTI image (damaged, or not a NIfTI file)")
+    try:
+        return read_volume(path)
+    except InputError as exc:
+        reason = str(exc)
+        if reason.startswith(f"{path}: "):
+            reason = reason[len(f"{path}: "):]
+        reason = reason.replace(f"{path}/", "").replace(str(path), upload)
+        if reason.startswith(("cannot read image", "cannot read DICOM series")) \
+                or "::" in reason or str(path.parent) in reason:
+            reason = unreadable  # raw ITK text, or a path we could not take out
+        elif reason.startswith("no DICOM series found"):
+            reason = "no readable DICOM series in the zip"
+        raise InputError(f"upload {upload}: {reason}") from exc
+    except MemoryError:
+        raise
+    except Exception as exc:  # a reader failing on odd bytes: the user's file, not a 500
+        log.warning("upload %s (%s) could not be read", upload, path, exc_info=True)
+        raise InputError(f"upload {upload}: {unreadable}") from exc
 
 
 def save_upload(stream: BinaryIO, filename: str | None, uploads: Path, limit: int
@@ -236,11 +309,14 @@ def save_upload(stream: BinaryIO, filename: str | None, uploads: Path, limit: in
 
     The upload is written to a hidden staging folder, checked (size limit, safe unzip, the
     image reads), and only then renamed into place: a failed upload leaves nothing behind.
+    A NIfTI is stored as ``<key>/<name>``; a zip's DICOM series folder (wherever it lies in
+    the zip) as ``<key>/<name without .zip>``, its other files dropped. The study returned
+    is the one :func:`discover` lists (same id and name).
 
     Raises:
         TooLarge: over ``limit`` bytes (compressed or unpacked).
         PathRefused: a path in the name or in the zip (absolute, ``..``, symlink).
-        InputError: wrong type, not a zip, no readable image or DICOM series.
+        InputError: wrong type, not a zip, no readable image or not one DICOM series.
     """
     name = _upload_name(filename)
     uploads = Path(uploads)
@@ -252,19 +328,22 @@ def save_upload(stream: BinaryIO, filename: str | None, uploads: Path, limit: in
         if name.lower().endswith(".zip"):
             archive = stage / ".upload.zip"
             _copy_limited(stream, archive, limit, f"upload {name}")
-            series = stage / "series"
-            series.mkdir()
-            _unzip(archive, series, limit)
+            unpacked = stage / ".unpacked"
+            unpacked.mkdir()
+            _unzip(archive, unpacked, limit, name)
             archive.unlink()
-            volume = read_volume(series)
-            rel = f"{key}/series"
+            stored = name[: -len(".zip")]
+            os.replace(_unzipped_series(unpacked, name), stage / stored)
+            shutil.rmtree(unpacked, ignore_errors=True)
         else:
-            _copy_limited(stream, stage / name, limit, f"upload {name}")
-            volume = read_volume(stage / name)
-            rel = f"{key}/{name}"
+            stored = name
+            _copy_limited(stream, stage / stored, limit, f"upload {name}")
+        volume = _read_upload(stage / stored, name)
         os.replace(stage, uploads / key)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
-    return StudyRef(study_id("uploads", rel), name, "uploads", rel, volume.modality,
-                    volume.shape, tuple(float(s) for s in volume.spacing))  # type: ignore[arg-type]
+    rel = f"{key}/{stored}"
+    return StudyRef(study_id("uploads", rel), _study_name("uploads", rel, uploads), "uploads",
+                    rel, volume.modality, volume.shape,
+                    tuple(float(s) for s in volume.spacing))  # type: ignore[arg-type]
