@@ -11,7 +11,13 @@ from rich.markup import escape
 
 from tumorseg.cli.common import console, err_console
 from tumorseg.errors import InputError
-from tumorseg.io import is_image_path, read_channels, write_dicom_series, write_volume
+from tumorseg.io import (
+    Volume,
+    is_image_path,
+    read_channels,
+    write_dicom_series,
+    write_volume,
+)
 from tumorseg.io.atomic import require_folder_name
 from tumorseg.io.modality import KNOWN_MODALITIES, with_guessed_modality
 
@@ -52,9 +58,9 @@ def convert_command(
         modality = modality.strip().upper()
         if modality not in KNOWN_MODALITIES:
             raise InputError(f"--modality {modality}: use one of {', '.join(KNOWN_MODALITIES)}")
-    written = {output.resolve()}
+    target = output.resolve()
     for path in inputs:
-        if path.resolve() in written or (path.is_dir() and output.resolve().is_relative_to(
+        if target == path.resolve() or (path.is_dir() and target.is_relative_to(
                 path.resolve())):
             raise InputError(f"{output}: the output would overwrite the input {path}; "
                              "choose another -o")
@@ -66,10 +72,7 @@ def convert_command(
         require_folder_name(output, "-o", "an image file name (.nii.gz, .nii, .nrrd, .mha)")
         if dtype is not None:
             raise InputError(f"--dtype {dtype}: a DICOM series stores CT as int16 HU")
-        volume, guessed = with_guessed_modality(volume)
-        if guessed:
-            err_console.print(f"[yellow]note:[/yellow] {escape(guessed)}")
-        paths = write_dicom_series(volume, output)
+        paths = write_dicom_series(_as_ct(volume), output)
         console.print(f"wrote {output}/ (DICOM CT series, {len(paths)} slices of "
                       f"{volume.shape[0]} x {volume.shape[1]}, spacing "
                       f"{', '.join(f'{s:g}' for s in volume.spacing)} mm)")
@@ -88,6 +91,14 @@ def convert_command(
                   f"{', '.join(f'{s:g}' for s in volume.spacing)} mm)")
 
 
+def _as_ct(volume: Volume) -> Volume:
+    """``volume`` with modality CT when none is recorded and it holds air (said in a note)."""
+    volume, guessed = with_guessed_modality(volume)
+    if guessed:
+        err_console.print(f"[yellow]note:[/yellow] {escape(guessed)}")
+    return volume
+
+
 def _convert_phases(inputs: list[Path], output: Path, modality: str | None,
                     dtype: str | None) -> None:
     """``--phases``: the 4D CT's phase files into one folder of DICOM series."""
@@ -99,12 +110,7 @@ def _convert_phases(inputs: list[Path], output: Path, modality: str | None,
     require_folder_name(output, "-o", "")
     if dtype is not None:
         raise InputError(f"--dtype {dtype}: a DICOM series stores CT as int16 HU")
-    volumes = []
-    for p in inputs:
-        volume, guessed = with_guessed_modality(read_volume(p, modality=modality))
-        if guessed:
-            err_console.print(f"[yellow]note:[/yellow] {escape(guessed)}")
-        volumes.append(volume)
+    volumes = [_as_ct(read_volume(p, modality=modality)) for p in inputs]
     folders = write_dicom_phases(volumes, output)
     console.print(f"wrote {output}/ ({len(folders)} DICOM CT series, one per phase, "
                   f"{volumes[0].shape[2]} slices each)")

@@ -7,6 +7,7 @@ that lesion's box, then its positive clicks in order, then its negative clicks i
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -83,13 +84,8 @@ def _plan_lesions(prompts: list[tuple[str, int | None, Any, str]], start: np.nda
     runs) each ``:L`` names a new lesion instead, numbered after the prior's; the mapping is
     printed."""
     top = int(start.max()) if has_prior else 0
-    next_free = [top + 1]
+    free = itertools.count(top + 1)  # numbers of new lesions
     renamed: dict[int, int] = {}
-
-    def new_lesion() -> int:
-        next_free[0] += 1
-        return next_free[0] - 1
-
     unlabeled_new: int | None = None
     plan: dict[int, dict[str, list]] = {}
     for kind, lesion, value, _ in prompts:
@@ -99,11 +95,11 @@ def _plan_lesions(prompts: list[tuple[str, int | None, Any, str]], start: np.nda
             lesion = int(start[at])
             if not lesion:
                 if unlabeled_new is None:
-                    unlabeled_new = new_lesion() if has_prior else 1
+                    unlabeled_new = next(free) if has_prior else 1
                 lesion = unlabeled_new
         elif renumber:
             if lesion not in renamed:
-                renamed[lesion] = new_lesion()
+                renamed[lesion] = next(free)
             lesion = renamed[lesion]
         item = Box(*value, lesion) if kind == "box" else value
         plan.setdefault(lesion, {"box": [], "pos": [], "neg": []})[kind].append(item)

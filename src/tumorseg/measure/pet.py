@@ -98,8 +98,9 @@ def pet_field_of_view(pet: Volume, reference: Volume) -> np.ndarray:
     """Which voxels of ``reference``'s grid lie inside ``pet``'s field of view (bool
     ``[i, j, k]``): the voxel centres the resampling of :func:`pet_on_grid` takes from the
     PET rather than filling with 0 (within half a voxel of the PET's outer voxel centres)."""
-    ones = sitk.Image(pet.to_sitk().GetSize(), sitk.sitkUInt8)
-    ones.CopyInformation(pet.to_sitk())
+    source = pet.to_sitk()
+    ones = sitk.Image(source.GetSize(), sitk.sitkUInt8)
+    ones.CopyInformation(source)
     ones = ones + 1
     inside = sitk.Resample(ones, reference.to_sitk(), sitk.Transform(),
                            sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
