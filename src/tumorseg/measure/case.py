@@ -36,7 +36,6 @@ from tumorseg.measure.instances import InstanceMode, lesion_instances
 from tumorseg.measure.organs import OUTSIDE_ORGANS, majority_organ
 from tumorseg.measure.pet import (
     SUV_PEAK_RADIUS_MM,
-    pet_field_of_view,
     pet_on_grid,
     pet_stats,
     sphere_kernel,
@@ -215,12 +214,12 @@ def measure_case(
     pet_inside = None  # voxels inside the PET's field of view (None: all of them)
     if pet is not None:
         pet = pet.channel(0) if pet.is_multichannel else pet
-        original_pet = pet
-        pet, pet_resampled = pet_on_grid(pet, mask)
-        if pet_resampled:
+        pet, covered = pet_on_grid(pet, mask)
+        pet_resampled = covered is not None
+        if covered is not None:
             notes.append("the PET grid differs from the mask's: PET resampled onto the mask "
                          "grid (SimpleITK linear interpolation)")
-            pet_inside = to_lps(mask.with_array(pet_field_of_view(original_pet, mask))).array
+            pet_inside = to_lps(mask.with_array(covered)).array
     img = to_lps(image)
     msk = to_lps(mask)
     pet_l = None if pet is None else to_lps(pet)

@@ -28,8 +28,8 @@ from scipy.signal import fftconvolve
 from tumorseg.io import Volume
 from tumorseg.io.grid import grid_differences
 
-__all__ = ["MAX_PLAUSIBLE_SUV", "SUV_PEAK_RADIUS_MM", "PetStats", "check_suv",
-           "pet_field_of_view", "pet_on_grid", "pet_stats", "sphere_kernel"]
+__all__ = ["MAX_PLAUSIBLE_SUV", "SUV_PEAK_RADIUS_MM", "PetStats", "check_suv", "pet_on_grid",
+           "pet_stats", "sphere_kernel"]
 
 #: Radius of a 1 mL sphere in mm: (3 / (4π) · 1000 mm³)^(1/3) ≈ 6.2035 mm.
 SUV_PEAK_RADIUS_MM: float = float((3.0 * 1000.0 / (4.0 * np.pi)) ** (1.0 / 3.0))
@@ -81,30 +81,29 @@ def sphere_kernel(spacing: Sequence[float], radius_mm: float = SUV_PEAK_RADIUS_M
     return (x * x + y * y + z * z) <= radius_mm * radius_mm + 1e-9
 
 
-def pet_on_grid(pet: Volume, reference: Volume) -> tuple[Volume, bool]:
+def pet_on_grid(pet: Volume, reference: Volume) -> tuple[Volume, np.ndarray | None]:
     """``pet`` on ``reference``'s grid: as is when the grids match, else resampled with
-    SimpleITK linear interpolation (outside the PET: 0). Returns ``(volume, resampled)``."""
+    SimpleITK linear interpolation (outside the PET: 0).
+
+    Returns ``(volume, inside)``: ``inside`` is None when nothing was resampled, else which
+    voxels of ``reference``'s grid lie in the PET's field of view (bool ``[i, j, k]``: the
+    voxel centres within half a voxel of the PET's outer voxel centres, the ones the
+    resampling took from the PET rather than filling with 0).
+    """
     if not grid_differences(pet, reference):
-        return pet, False
+        return pet, None
     image = pet.to_sitk()
     if image.GetPixelID() not in (sitk.sitkFloat32, sitk.sitkFloat64):
         image = sitk.Cast(image, sitk.sitkFloat32)
-    out = sitk.Resample(image, reference.to_sitk(), sitk.Transform(), sitk.sitkLinear, 0.0,
-                        sitk.sitkFloat32)
-    return Volume.from_sitk(out, modality=pet.modality, source=pet.source), True
-
-
-def pet_field_of_view(pet: Volume, reference: Volume) -> np.ndarray:
-    """Which voxels of ``reference``'s grid lie inside ``pet``'s field of view (bool
-    ``[i, j, k]``): the voxel centres the resampling of :func:`pet_on_grid` takes from the
-    PET rather than filling with 0 (within half a voxel of the PET's outer voxel centres)."""
-    source = pet.to_sitk()
-    ones = sitk.Image(source.GetSize(), sitk.sitkUInt8)
-    ones.CopyInformation(source)
-    ones = ones + 1
-    inside = sitk.Resample(ones, reference.to_sitk(), sitk.Transform(),
-                           sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
-    return Volume.from_sitk(inside).array > 0
+    ones = sitk.Image(image.GetSize(), sitk.sitkUInt8) + 1
+    ones.CopyInformation(image)
+    grid = ([int(n) for n in reference.shape], sitk.Transform())
+    where = ([float(v) for v in reference.origin], [float(v) for v in reference.spacing],
+             [float(v) for v in np.asarray(reference.direction).reshape(-1)])
+    out = sitk.Resample(image, *grid, sitk.sitkLinear, *where, 0.0, sitk.sitkFloat32)
+    inside = sitk.Resample(ones, *grid, sitk.sitkNearestNeighbor, *where, 0, sitk.sitkUInt8)
+    return (Volume.from_sitk(out, modality=pet.modality, source=pet.source),
+            Volume.from_sitk(inside).array > 0)
 
 
 def pet_stats(suv: np.ndarray, lesion: np.ndarray, spacing: Sequence[float],
